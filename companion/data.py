@@ -1,0 +1,76 @@
+"""Real data that ships with the dependencies: nothing is downloaded at run time.
+
+- `load_digits`: the 1,797 handwritten 8×8 digits that scikit-learn carries (UCI "Optical
+  Recognition of Handwritten Digits", 16 grey levels), split 80/20 with a fixed seed.
+- `load_photo`: a real photograph in grey levels, from matplotlib's or scikit-learn's samples.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+import torch
+
+SPLITS = ("train", "test")
+PHOTOS = ("grace_hopper", "china", "flower")
+SPLIT_SEED = 0
+
+
+@lru_cache(maxsize=1)
+def _digit_split() -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    from sklearn.datasets import load_digits as sklearn_digits
+    from sklearn.model_selection import train_test_split
+
+    bunch = sklearn_digits()
+    images = (bunch.images / 16.0).astype(np.float32)[:, None]  # (1797, 1, 8, 8), grey levels 0..16
+    labels = bunch.target.astype(np.int64)
+    x_train, x_test, y_train, y_test = train_test_split(
+        images, labels, test_size=0.2, stratify=labels, random_state=SPLIT_SEED
+    )
+    return {"train": (x_train, y_train), "test": (x_test, y_test)}
+
+
+def load_digits(split: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """The digits of one split: float32 images (N, 1, 8, 8) in [0, 1] and int64 labels (N,).
+
+    "train" has 1,437 images and "test" 360; the split is stratified by class and the same on
+    every call and every machine. Each call returns fresh tensors, safe to modify.
+    """
+    if not isinstance(split, str):
+        raise TypeError(f"expected split to be a str, one of {SPLITS}, got {type(split).__name__}")
+    if split not in SPLITS:
+        raise ValueError(f"expected split to be one of {SPLITS}, got {split!r}")
+    images, labels = _digit_split()[split]
+    return torch.from_numpy(images.copy()), torch.from_numpy(labels.copy())
+
+
+def load_photo(name: str = "grace_hopper", max_side: int | None = 256) -> torch.Tensor:
+    """A real photograph as a float32 grey-level image (H, W) in [0, 1].
+
+    Args:
+        name: "grace_hopper" (matplotlib's sample, a portrait), "china" or "flower"
+            (scikit-learn's samples).
+        max_side: shrink (keeping the aspect ratio) so that the longer side is at most this;
+            None keeps the full size.
+    """
+    from PIL import Image
+
+    if name not in PHOTOS:
+        raise ValueError(f"expected name to be one of {PHOTOS}, got {name!r}")
+    if max_side is not None and (not isinstance(max_side, int) or max_side < 8):
+        raise ValueError(f"expected max_side to be an int >= 8 or None, got {max_side!r}")
+    if name == "grace_hopper":
+        from matplotlib import cbook
+
+        path = cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)
+    else:
+        from importlib.resources import files
+
+        path = files("sklearn.datasets") / "images" / f"{name}.jpg"
+    with Image.open(path) as image:
+        grey = image.convert("L")
+        if max_side is not None and max(grey.size) > max_side:
+            grey.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+        pixels = np.asarray(grey, dtype=np.float32) / 255.0
+    return torch.from_numpy(pixels.copy())

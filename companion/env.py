@@ -1,0 +1,70 @@
+"""Reproducibility and hardware: seeding, the device to train on, and a report of the setup.
+
+Every notebook starts with `seed_everything(...)` and `env_report()`, so that a reader can
+compare their numbers with the stored ones knowing which versions, device and threads made them.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import random
+
+import numpy as np
+import torch
+
+DEVICE_VARIABLE = "COMPANION_DEVICE"
+
+
+def seed_everything(seed: int, num_threads: int | None = 1) -> None:
+    """Seed Python, NumPy and torch (CPU and CUDA) and fix torch's intra-op thread count.
+
+    One thread is the default: on a shared two-core laptop it is usually as fast as two, and a
+    fixed count makes float sums (and therefore the printed digits) the same on every machine.
+    Pass ``num_threads=None`` to leave torch's setting alone.
+    """
+    if not isinstance(seed, int) or isinstance(seed, bool):
+        raise TypeError(f"expected seed to be an int, got {type(seed).__name__}")
+    if num_threads is not None:
+        if not isinstance(num_threads, int) or num_threads < 1:
+            raise ValueError(f"expected num_threads to be a positive int or None, got {num_threads!r}")
+        torch.set_num_threads(num_threads)
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)  # seeds every CUDA device too
+
+
+def default_device() -> torch.device:
+    """CUDA when it is available, else the CPU; ``COMPANION_DEVICE=cpu`` (or ``cuda``) overrides."""
+    choice = os.environ.get(DEVICE_VARIABLE, "").strip().lower()
+    if choice == "":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if choice not in ("cpu", "cuda"):
+        raise ValueError(f"expected {DEVICE_VARIABLE} to be 'cpu' or 'cuda', got {choice!r}")
+    if choice == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"{DEVICE_VARIABLE}=cuda, but torch sees no CUDA device")
+    return torch.device(choice)
+
+
+def env_report() -> dict[str, str]:
+    """Print (and return) the versions, device, thread count and CJK font this run uses."""
+    import matplotlib
+    import sklearn
+
+    from companion.plot import cjk_font_name
+
+    device = default_device()
+    report = {
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+        "matplotlib": matplotlib.__version__,
+        "scikit-learn": sklearn.__version__,
+        "device": str(device) + (f" ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else ""),
+        "torch threads": str(torch.get_num_threads()),
+        "CJK font": cjk_font_name(),
+    }
+    width = max(map(len, report))
+    for key, value in report.items():
+        print(f"{key:<{width}}  {value}")
+    return report

@@ -1,0 +1,136 @@
+"""The foundation every chapter relies on: data splits, seeding, device choice, CJK figures."""
+
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+import companion
+from companion.data import load_digits, load_photo
+
+
+@pytest.mark.parametrize("split, n", [("train", 1437), ("test", 360)])
+def test_digit_split_sizes_types_and_ranges(split, n):
+    images, labels = load_digits(split)
+    assert images.shape == (n, 1, 8, 8) and images.dtype == torch.float32
+    assert labels.shape == (n,) and labels.dtype == torch.int64
+    assert images.min() == 0.0 and images.max() == 1.0
+    assert set(labels.tolist()) == set(range(10))
+
+
+def test_digit_split_is_stratified_disjoint_and_complete():
+    from sklearn.datasets import load_digits as sklearn_digits
+
+    train, test = load_digits("train"), load_digits("test")
+    train_counts = torch.bincount(train[1], minlength=10).double()
+    test_counts = torch.bincount(test[1], minlength=10).double()
+    ratio = test_counts / (train_counts + test_counts)
+    assert torch.all((ratio - 0.2).abs() < 0.01), ratio
+    # Together the two splits are exactly the 1,797 digits, each once.
+    everything = np.sort((sklearn_digits().images.reshape(1797, 64)).astype(np.float32) / 16.0, axis=0)
+    both = np.sort(torch.cat([train[0], test[0]]).reshape(-1, 64).numpy(), axis=0)
+    np.testing.assert_array_equal(everything, both)
+
+
+def test_digit_split_is_deterministic_and_returns_fresh_tensors():
+    first, labels = load_digits("train")
+    first[:] = -1.0  # a caller scribbling on its copy must not change the next call's data
+    again, labels_again = load_digits("train")
+    assert again.min() == 0.0
+    assert torch.equal(labels, labels_again)
+
+
+@pytest.mark.parametrize("bad", ["validation", "TRAIN", ""])
+def test_unknown_split_names_the_valid_ones(bad):
+    with pytest.raises(ValueError, match=r"one of \('train', 'test'\).*" + repr(bad)):
+        load_digits(bad)
+
+
+def test_split_of_wrong_type_is_a_type_error():
+    with pytest.raises(TypeError, match="expected split to be a str"):
+        load_digits(0)
+
+
+@pytest.mark.parametrize("name", ["grace_hopper", "china", "flower"])
+def test_photos_are_grey_float_images_in_unit_range(name):
+    photo = load_photo(name, max_side=128)
+    assert photo.dtype == torch.float32 and photo.ndim == 2
+    assert max(photo.shape) == 128
+    assert 0.0 <= photo.min() < 0.2 and 0.8 < photo.max() <= 1.0
+    assert photo.std() > 0.1  # a real picture, not a flat field
+
+
+def test_unknown_photo_is_rejected():
+    with pytest.raises(ValueError, match="grace_hopper"):
+        load_photo("lena")
+
+
+def test_seed_everything_repeats_torch_and_numpy_draws():
+    companion.seed_everything(123)
+    a = torch.randn(5), np.random.rand(3)
+    companion.seed_everything(123)
+    b = torch.randn(5), np.random.rand(3)
+    assert torch.equal(a[0], b[0]) and np.array_equal(a[1], b[1])
+    companion.seed_everything(124)
+    assert not torch.equal(a[0], torch.randn(5))
+
+
+def test_seed_everything_sets_threads_and_checks_its_arguments():
+    before = torch.get_num_threads()
+    try:
+        companion.seed_everything(0, num_threads=1)
+        assert torch.get_num_threads() == 1
+        with pytest.raises(TypeError, match="seed"):
+            companion.seed_everything(1.5)
+        with pytest.raises(ValueError, match="num_threads"):
+            companion.seed_everything(0, num_threads=0)
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_device_override(monkeypatch):
+    monkeypatch.setenv("COMPANION_DEVICE", "cpu")
+    assert companion.default_device() == torch.device("cpu")
+    monkeypatch.delenv("COMPANION_DEVICE")
+    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    assert companion.default_device().type == expected
+    monkeypatch.setenv("COMPANION_DEVICE", "tpu")
+    with pytest.raises(ValueError, match="'cpu' or 'cuda'.*'tpu'"):
+        companion.default_device()
+    if not torch.cuda.is_available():
+        monkeypatch.setenv("COMPANION_DEVICE", "cuda")
+        with pytest.raises(ValueError, match="no CUDA"):
+            companion.default_device()
+
+
+def test_chinese_text_renders_without_missing_glyph_warning():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    from companion.plot import cjk_font_name
+
+    assert "CJK" in cjk_font_name() or "Hei" in cjk_font_name() or "Han" in cjk_font_name()
+    fig, ax = plt.subplots()
+    ax.set_title("神经网络系统的创意创作技术 · 生成对抗网络")
+    ax.set_xlabel("训练步数 (epoch)")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # "Glyph ... missing from font(s)" is a UserWarning
+        fig.canvas.draw()
+    # ... and the font that the fallback reaches really has every glyph of the labels.
+    from matplotlib import font_manager
+    from matplotlib.ft2font import FT2Font
+
+    path = font_manager.findfont(cjk_font_name())
+    charmap = FT2Font(path).get_charmap()
+    assert all(ord(ch) in charmap for ch in "神经网络系统的创意创作技术生成对抗训练步数")
+    plt.close(fig)
+
+
+def test_env_report_names_device_threads_and_font(capsys):
+    report = companion.env_report()
+    printed = capsys.readouterr().out
+    for key in ("torch", "device", "torch threads", "CJK font"):
+        assert key in report and key in printed
