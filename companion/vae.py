@@ -18,7 +18,12 @@ Latent vectors are rows: mu, logvar and z have shape (N, latent_dim).
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
+
 import torch
+import torch.nn.functional as F
+from torch import nn
 
 
 def _check_latent_pair(mu: torch.Tensor, logvar: torch.Tensor) -> None:
@@ -67,3 +72,191 @@ def reparameterize(
     eps_device = generator.device if generator is not None else mu.device
     eps = torch.randn(mu.shape, generator=generator, dtype=mu.dtype, device=eps_device).to(mu.device)
     return mu + torch.exp(0.5 * logvar) * eps
+
+
+@dataclass(frozen=True)
+class VAEConfig:
+    """The model's size and the training schedule of `train_vae`."""
+
+    latent_dim: int = 8
+    hidden: int = 256
+    epochs: int = 150
+    batch_size: int = 64
+    lr: float = 2e-3
+    lr_final: float = 2e-4  # cosine decay from lr to lr_final over the run
+    kl_warmup_epochs: int = 10  # the KL weight rises linearly 0 -> 1 (avoids early posterior collapse)
+
+
+class VAE(nn.Module):
+    """A fully connected VAE for small grey-level images with a Bernoulli decoder.
+
+    Args:
+        latent_dim: size of z (2 gives a latent map that can be drawn).
+        hidden: width of the two hidden layers of the encoder and of the decoder.
+        image_shape: (C, H, W) of the images, values in [0, 1].
+
+    `encode(x) -> (mu, logvar)`, `decode(z) -> pixel probabilities` (use `decode_logits` for the
+    loss), `sample(n)`, `negative_elbo(x)`.
+    """
+
+    def __init__(self, latent_dim: int = 8, hidden: int = 256, image_shape: tuple[int, int, int] = (1, 8, 8)):
+        super().__init__()
+        for name, value in (("latent_dim", latent_dim), ("hidden", hidden)):
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"expected {name} to be a positive int, got {value!r}")
+        if len(image_shape) != 3 or not all(isinstance(s, int) and s > 0 for s in image_shape):
+            raise ValueError(f"expected image_shape to be (C, H, W) of positive ints, got {image_shape!r}")
+        self.latent_dim = latent_dim
+        self.image_shape = tuple(image_shape)
+        D = image_shape[0] * image_shape[1] * image_shape[2]
+        self.encoder = nn.Sequential(
+            nn.Linear(D, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, 2 * latent_dim)
+        )
+        self.decoder = nn.Sequential(
+            nn.Linear(latent_dim, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, D)
+        )
+
+    def _check_images(self, x: torch.Tensor) -> None:
+        if not isinstance(x, torch.Tensor):
+            raise TypeError(f"expected images to be a torch.Tensor, got {type(x).__name__}")
+        if x.ndim != 4 or tuple(x.shape[1:]) != self.image_shape:
+            C, H, W = self.image_shape
+            raise ValueError(f"expected images of shape (N, {C}, {H}, {W}), got {tuple(x.shape)}")
+
+    def _check_latent(self, z: torch.Tensor) -> None:
+        if not isinstance(z, torch.Tensor):
+            raise TypeError(f"expected z to be a torch.Tensor, got {type(z).__name__}")
+        if z.ndim != 2 or z.shape[1] != self.latent_dim:
+            raise ValueError(f"expected z of shape (N, {self.latent_dim}), got {tuple(z.shape)}")
+
+    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(N, C, H, W) images in [0, 1] -> mu, logvar, each (N, latent_dim)."""
+        self._check_images(x)
+        h = self.encoder(x.flatten(1).to(self.encoder[0].weight.dtype))  # (N, 2 * latent_dim)
+        mu, logvar = h.chunk(2, dim=1)
+        return mu.to(x.dtype), logvar.to(x.dtype)
+
+    def decode_logits(self, z: torch.Tensor) -> torch.Tensor:
+        """(N, latent_dim) -> Bernoulli logits (N, C, H, W)."""
+        self._check_latent(z)
+        logits = self.decoder(z.to(self.decoder[0].weight.dtype))  # (N, C*H*W)
+        return logits.view(z.shape[0], *self.image_shape).to(z.dtype)
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """(N, latent_dim) -> pixel probabilities (N, C, H, W) in [0, 1] (the decoder's mean image)."""
+        return torch.sigmoid(self.decode_logits(z))
+
+    def forward(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Reconstruction probabilities (N, C, H, W) of x through one sample z ~ q(z | x)."""
+        mu, logvar = self.encode(x)
+        return self.decode(reparameterize(mu, logvar, generator))
+
+    def elbo_terms(
+        self, x: torch.Tensor, generator: torch.Generator | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The two terms of -ELBO (eq. B.1), each (N,) in nats, from one sample of z per image.
+
+        Returns:
+            recon: -log p(x | z) = binary cross-entropy summed over the pixels. With grey levels
+                as targets this is a Bernoulli cross-entropy, not the log-likelihood of a
+                probability model of grey levels; it is the usual convention.
+            kl: KL(q(z | x) ‖ N(0, I)).
+        """
+        mu, logvar = self.encode(x)
+        logits = self.decode_logits(reparameterize(mu, logvar, generator))
+        recon = F.binary_cross_entropy_with_logits(logits, x, reduction="none").flatten(1).sum(dim=1)
+        return recon, gaussian_kl(mu, logvar)
+
+    def negative_elbo(
+        self, x: torch.Tensor, n_samples: int = 1, generator: torch.Generator | None = None
+    ) -> torch.Tensor:
+        """-ELBO per image, (N,) nats (Bernoulli cross-entropy + KL), averaged over n_samples draws of z."""
+        if not isinstance(n_samples, int) or n_samples < 1:
+            raise ValueError(f"expected n_samples to be a positive int, got {n_samples!r}")
+        total = torch.zeros(x.shape[0], dtype=x.dtype, device=x.device)
+        for _ in range(n_samples):
+            recon, kl = self.elbo_terms(x, generator)
+            total = total + recon + kl
+        return total / n_samples
+
+    def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """n new images (n, C, H, W) in [0, 1]: the decoder's mean at z ~ N(0, I)."""
+        if not isinstance(n, int) or isinstance(n, bool) or n < 1:
+            raise ValueError(f"expected n to be a positive int, got {n!r}")
+        weight = self.decoder[0].weight
+        device = generator.device if generator is not None else weight.device
+        z = torch.randn(n, self.latent_dim, generator=generator, dtype=weight.dtype, device=device)
+        return self.decode(z.to(weight.device))
+
+
+def train_vae(
+    images: torch.Tensor,
+    config: VAEConfig | None = None,
+    *,
+    device: torch.device | str | None = None,
+    seed: int = 0,
+    progress: bool = True,
+) -> tuple[VAE, dict[str, list[float]]]:
+    """Train a `VAE` on images (N, C, H, W) in [0, 1] by maximising the ELBO with Adam.
+
+    Encoder and decoder are updated together, every step, from the one objective -ELBO (the
+    textbook's §1.3.5 alternates them instead). The initial weights, the batch order and the
+    noise eps all come from `seed`, so a run is repeatable on a given machine.
+
+    Returns:
+        (vae, history): the model in eval mode on `device`, and per-epoch means of "loss"
+        (-ELBO with the warm-up KL weight), "neg_elbo", "recon" and "kl" in nats per image.
+    Raises:
+        FloatingPointError: when the loss becomes nan or inf.
+    """
+    from tqdm.auto import tqdm
+
+    config = VAEConfig() if config is None else config
+    if not isinstance(config, VAEConfig):
+        raise TypeError(f"expected config to be a VAEConfig, got {type(config).__name__}")
+    if not isinstance(images, torch.Tensor):
+        raise TypeError(f"expected images to be a torch.Tensor, got {type(images).__name__}")
+    if images.ndim != 4 or images.shape[0] < 1:
+        raise ValueError(f"expected images of shape (N, C, H, W), got {tuple(images.shape)}")
+    if not images.is_floating_point() or images.min() < 0 or images.max() > 1:
+        raise ValueError("expected floating-point images with values in [0, 1]")
+    device = torch.device(device) if device is not None else images.device
+    N = images.shape[0]
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        vae = VAE(config.latent_dim, config.hidden, tuple(images.shape[1:]))
+    vae = vae.to(device=device, dtype=images.dtype)
+    x_all = images.to(device)
+    generator = torch.Generator().manual_seed(seed)  # CPU: batch order and eps, same on every device
+    optimizer = torch.optim.Adam(vae.parameters(), lr=config.lr)
+    steps_per_epoch = math.ceil(N / config.batch_size)
+    total_steps = config.epochs * steps_per_epoch
+    history: dict[str, list[float]] = {"loss": [], "neg_elbo": [], "recon": [], "kl": []}
+    step = 0
+    vae.train()
+    for epoch in tqdm(range(config.epochs), desc="VAE", disable=not progress):
+        sums = dict.fromkeys(history, 0.0)
+        order = torch.randperm(N, generator=generator).to(device)
+        for start in range(0, N, config.batch_size):
+            x = x_all[order[start : start + config.batch_size]]
+            beta = min(1.0, (step + 1) / (config.kl_warmup_epochs * steps_per_epoch + 1))
+            lr = config.lr_final + 0.5 * (config.lr - config.lr_final) * (1 + math.cos(math.pi * step / total_steps))
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+            recon, kl = vae.elbo_terms(x, generator)
+            loss = (recon + beta * kl).mean()
+            if not torch.isfinite(loss):
+                raise FloatingPointError(f"VAE loss became {loss.item()} at step {step} (epoch {epoch}); lower lr")
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            n = x.shape[0]
+            sums["loss"] += loss.item() * n
+            sums["recon"] += recon.sum().item()
+            sums["kl"] += kl.sum().item()
+            sums["neg_elbo"] += (recon + kl).sum().item()
+            step += 1
+        for key in history:
+            history[key].append(sums[key] / N)
+    vae.eval()
+    return vae, history
