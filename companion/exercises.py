@@ -1,0 +1,535 @@
+"""Self-checks for the classroom exercises of chapter 6 (two or more per chapter 1–6).
+
+Each ``check_*`` function takes a student's answer — a number, a dict or a function — compares
+it with a reference that the tested companion code computes on fixed inputs, and
+
+- returns a message that starts with "Success!" when the answer is right (print it), or
+- raises `ExerciseError` that says what is wrong and gives a hint, never the answer.
+
+Known wrong answers (the textbook's own slips among them) get a specific hint; anything else
+gets a description of how the answer differs (shape, range, size of the error).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class ExerciseError(AssertionError):
+    """A self-check that failed; the message says what is wrong and ends with a hint."""
+
+
+def _fail(what: str, hint: str) -> None:
+    raise ExerciseError(f"Not yet: {what}\nHint: {hint}")
+
+
+def _call(fn: Callable, *args, name: str):
+    """Call the student's function; turn any exception into a readable failure."""
+    if not callable(fn):
+        _fail(f"expected a function for {name}, got {type(fn).__name__}",
+              "pass the function itself (its name, without parentheses).")
+    try:
+        return fn(*args)
+    except ExerciseError:
+        raise
+    except Exception as error:  # the student's code may raise anything
+        _fail(f"your {name} raised {type(error).__name__}: {error}",
+              "run it on the inputs in the exercise cell and read the traceback.")
+
+
+def _as_tensor(value, name: str) -> torch.Tensor:
+    if isinstance(value, torch.Tensor):
+        return value.detach()
+    try:
+        import numpy as np
+
+        if isinstance(value, np.ndarray):
+            return torch.from_numpy(value)
+    except ImportError:  # pragma: no cover - numpy ships with torch
+        pass
+    if isinstance(value, (int, float)):
+        return torch.tensor(value)
+    _fail(f"{name} should return a torch.Tensor, got {type(value).__name__}",
+          "build the result with torch operations on the input tensors.")
+
+
+def _close(a: torch.Tensor, b: torch.Tensor, atol: float, rtol: float) -> bool:
+    return a.shape == b.shape and torch.allclose(a.double(), b.double(), atol=atol, rtol=rtol)
+
+
+def _compare(got, expected: torch.Tensor, name: str, known_mistakes: list[tuple[torch.Tensor, str]] = (),
+             atol: float = 1e-6, rtol: float = 1e-5, hint: str = "compare your code with the equation, term by term."):
+    """Fail unless ``got`` matches ``expected``; name the mistake when it matches a known wrong answer."""
+    got = _as_tensor(got, name)
+    if not got.is_floating_point() and expected.is_floating_point():
+        got = got.double()
+    for wrong, mistake_hint in known_mistakes:
+        if _close(got, wrong, atol, rtol) and not _close(got, expected, atol, rtol):
+            _fail(f"{name} gives a result that a common mistake gives.", mistake_hint)
+    if got.shape != expected.shape:
+        _fail(f"{name} returned shape {tuple(got.shape)}, expected {tuple(expected.shape)}",
+              "check which dimensions your result keeps; the exercise states the expected shape.")
+    if not torch.isfinite(got.double()).all():
+        _fail(f"{name} returned nan or inf", "look for log(0), exp of a large number or a division by zero.")
+    if not _close(got, expected, atol, rtol):
+        error = (got.double() - expected.double()).abs().max().item()
+        _fail(f"{name} is off by up to {error:.3g} (tolerance {atol:g} + {rtol:g}·|value|)", hint)
+
+
+def _int_answer(answer, name: str) -> int:
+    if isinstance(answer, bool) or not isinstance(answer, int):
+        if isinstance(answer, float) and answer.is_integer():
+            return int(answer)
+        _fail(f"{name} should be a whole number, got {answer!r}", "the answer is a count: an int.")
+    return answer
+
+
+def _generator(seed: int = 0) -> torch.Generator:
+    return torch.Generator().manual_seed(seed)
+
+
+# ---------------------------------------------------------------- chapter 1 · §1.1 background
+
+def check_neuron(neuron: Callable) -> str:
+    """Exercise 1.1: ``neuron(x, w, b)`` = σ(x·w + b), the logistic neuron, for x (N, D), w (D,), b a float."""
+    g = _generator(1)
+    x = torch.randn(6, 4, generator=g, dtype=torch.float64)
+    w = torch.randn(4, generator=g, dtype=torch.float64)
+    b = 0.7
+    expected = torch.sigmoid(x @ w + b)  # (N,)
+    got = _call(neuron, x.clone(), w.clone(), b, name="neuron")
+    mistakes = [
+        (torch.sigmoid(x @ w), "the bias b is missing: the neuron adds b to the weighted sum before squashing."),
+        (x @ w + b, "the output is not squashed: apply the logistic function σ(s) = 1 / (1 + e^(-s))."),
+        (torch.tanh(x @ w + b), "tanh squashes into (-1, 1); the logistic neuron uses σ, which squashes into (0, 1)."),
+        ((x @ w + b > 0).double(), "that is the perceptron's step; this exercise asks for the smooth logistic σ."),
+    ]
+    if isinstance(got, torch.Tensor) and got.shape == (6, 1):
+        _fail("neuron returned shape (6, 1), expected (6,)", "x @ w with w of shape (D,) already gives (N,).")
+    _compare(got, expected, "neuron", mistakes)
+    return "Success! Your neuron computes σ(x·w + b) for a whole batch at once."
+
+
+def check_nearest_neighbour(classify: Callable) -> str:
+    """Exercise 1.2: ``classify(train_x, train_y, test_x)`` -> predicted labels (M,) of the
+    1-nearest-neighbour rule (Euclidean distance between the flattened images)."""
+    from companion.data import load_digits
+    from companion.robustness import nearest_neighbour_distances
+
+    train_x, train_y = load_digits("train")
+    test_x, test_y = load_digits("test")
+    _, index = nearest_neighbour_distances(test_x, train_x)
+    expected = train_y[index]  # (M,)
+    got = _as_tensor(_call(classify, train_x.clone(), train_y.clone(), test_x.clone(), name="classify"),
+                     "classify")
+    if got.shape != expected.shape:
+        _fail(f"classify returned shape {tuple(got.shape)}, expected ({len(test_x)},): one label per test image",
+              "take the label of the closest training image for each test image.")
+    if got.is_floating_point():
+        _fail(f"classify returned {got.dtype}, expected integer class labels",
+              "labels are integers 0–9; index train_y with the position of the nearest image.")
+    got = got.long()
+    if torch.equal(got, index):
+        _fail("classify returns positions in the training set, not labels",
+              "you found the nearest images; now look up their labels in train_y.")
+    agreement = (got == expected).double().mean().item()
+    if agreement < 0.99:
+        accuracy = (got == test_y).double().mean().item()
+        hint = ("you may be taking the farthest image (argmax) instead of the nearest (argmin)."
+                if accuracy < 0.5 else
+                "compare Euclidean distances between flattened images, (N, 64), and take the smallest.")
+        _fail(f"classify agrees with the 1-NN rule on {agreement:.0%} of the test digits "
+              f"(its accuracy is {accuracy:.1%})", hint)
+    accuracy = (got == test_y).double().mean().item()
+    return (f"Success! Your 1-nearest-neighbour classifier is right on {accuracy:.1%} of the "
+            f"{len(test_y)} test digits, with no training at all.")
+
+
+# ---------------------------------------------------------------- chapter 2 · §1.2 core concepts
+
+def check_parameter_count(count_parameters: Callable) -> str:
+    """Exercise 2.1: ``count_parameters(sizes)`` -> the number of weights and biases of a fully
+    connected network with layer widths ``sizes`` (input first)."""
+    from companion.backprop import MLP
+
+    for sizes in ([64, 32, 10], [2, 3], [784, 512, 256, 10], [5, 1, 5, 1]):
+        model = MLP(sizes)
+        expected = sum(w.numel() for w in model.weights) + sum(b.numel() for b in model.biases)
+        got = _int_answer(_call(count_parameters, list(sizes), name="count_parameters"), "count_parameters")
+        if got != expected:
+            weights_only = sum(w.numel() for w in model.weights)
+            if got == weights_only:
+                hint = "the biases are missing: each layer has one bias per output unit."
+            elif got == sum(sizes):
+                hint = "that counts neurons; count connections: a layer n_in -> n_out has n_in·n_out weights."
+            else:
+                hint = "a layer n_in -> n_out has a weight matrix (n_out, n_in) and a bias vector (n_out,)."
+            _fail(f"count_parameters({sizes}) returned {got}, which is not the number of parameters", hint)
+    return "Success! Your count matches the parameters of companion.backprop.MLP for four networks."
+
+
+def check_conv_output_size(output_size: Callable) -> str:
+    """Exercise 2.2: ``output_size(n, kernel_size, stride, padding, dilation)`` -> the side of a
+    convolution's output, which `companion.conv.conv_output_size` computes."""
+    from companion.conv import conv_output_size
+
+    cases = [(28, 3, 1, 1, 1), (28, 3, 1, 0, 1), (32, 5, 2, 2, 1), (8, 3, 2, 0, 1), (10, 3, 1, 0, 2),
+             (64, 4, 2, 1, 1), (7, 7, 1, 0, 1), (13, 3, 2, 1, 3)]
+    got = [_int_answer(_call(output_size, *case, name="output_size"), "output_size") for case in cases]
+    expected = [conv_output_size(*case) for case in cases]
+    if got == expected:
+        return f"Success! Your formula agrees with companion.conv.conv_output_size on {len(cases)} cases."
+    # Which common slip explains every answer?
+    slips = [
+        (lambda n, k, s, p, d: (n + 2 * p - d * (k - 1) - 1) // s, "count the first position too: the formula ends "
+                                                                   "with + 1."),
+        (lambda n, k, s, p, d: (n + 2 * p - (k - 1) - 1) // s + 1, "dilation d spreads the kernel: it covers "
+                                                                   "d·(k − 1) + 1 pixels."),
+        (lambda n, k, s, p, d: (n + p - d * (k - 1) - 1) // s + 1, "padding is added on both sides: 2·padding."),
+        (lambda n, k, s, p, d: math.ceil((n + 2 * p - d * (k - 1) - 1) / s) + 1,
+         "a window that would run past the edge is dropped: round down (floor), not up."),
+    ]
+    hint = "start from the extent d·(k − 1) + 1 of the kernel and count how many strides fit."
+    for slip, slip_hint in slips:
+        if got == [slip(*case) for case in cases]:
+            hint = slip_hint
+            break
+    first = next(i for i, (a, b) in enumerate(zip(got, expected, strict=True)) if a != b)
+    n, k, s, p, d = cases[first]
+    _fail(f"output_size(n={n}, kernel_size={k}, stride={s}, padding={p}, dilation={d}) returned {got[first]}", hint)
+
+
+# ---------------------------------------------------------------- chapter 3 · §1.3 algorithms
+
+def check_cross_correlation(correlate: Callable) -> str:
+    """Exercise 3.1: ``correlate(x, k)`` -> y(i, j) = Σ_p Σ_q x(i+p, j+q)·k(p, q), the
+    formula of §1.3.2, for x (H, W) and k (P, Q); output (H−P+1, W−Q+1)."""
+    from companion.conv import cross_correlate2d
+
+    g = _generator(3)
+    x = torch.randn(7, 6, generator=g, dtype=torch.float64)
+    k = torch.randn(3, 2, generator=g, dtype=torch.float64)
+    expected = cross_correlate2d(x, k)
+    got = _call(correlate, x.clone(), k.clone(), name="correlate")
+    mistakes = [
+        (cross_correlate2d(x, k.flip(0, 1)),
+         "you flipped the kernel: that is convolution in the mathematical sense. The book's formula, like "
+         "every deep-learning library, does not flip (it is cross-correlation)."),
+        (cross_correlate2d(x, k.T.contiguous()) if k.shape[0] == k.shape[1] else torch.empty(0),
+         "p runs over the rows of k and q over its columns; you transposed the kernel."),
+    ]
+    got_t = _as_tensor(got, "correlate")
+    if got_t.shape != expected.shape:
+        _fail(f"correlate returned shape {tuple(got_t.shape)}, expected {tuple(expected.shape)} for x (7, 6), k (3, 2)",
+              "without padding the kernel fits H − P + 1 times down and W − Q + 1 times across.")
+    _compare(got_t, expected, "correlate", mistakes, atol=1e-10, rtol=1e-10)
+    return "Success! Your loops compute equation (1.3.2), exactly what companion.conv.cross_correlate2d computes."
+
+
+def check_rnn_step(step: Callable) -> str:
+    """Exercise 3.2: ``step(x_t, h_prev, W_xh, W_hh, b_h)`` -> h_t = tanh(W_hh h_{t−1} + W_xh x_t + b_h)
+    for row vectors: x_t (N, D), h_prev (N, H), W_xh (H, D), W_hh (H, H), b_h (H,)."""
+    from companion.rnn import rnn_forward
+
+    g = _generator(4)
+    N, D, H = 3, 4, 5
+    x = torch.randn(1, N, D, generator=g, dtype=torch.float64)
+    h0 = torch.randn(N, H, generator=g, dtype=torch.float64)
+    W_xh = torch.randn(H, D, generator=g, dtype=torch.float64)
+    W_hh = torch.randn(H, H, generator=g, dtype=torch.float64)
+    b_h = torch.randn(H, generator=g, dtype=torch.float64)
+    W_hy, b_y = torch.zeros(2, H, dtype=torch.float64), torch.zeros(2, dtype=torch.float64)
+    expected = rnn_forward(x, h0, W_xh, W_hh, b_h, W_hy, b_y)[0][0]  # (N, H)
+    got = _call(step, x[0].clone(), h0.clone(), W_xh.clone(), W_hh.clone(), b_h.clone(), name="step")
+    mistakes = [
+        (h0 @ W_hh.T + x[0] @ W_xh.T + b_h, "the nonlinearity is missing: the new state is tanh(...)."),
+        (torch.tanh(h0 @ W_hh + x[0] @ W_xh.T + b_h),
+         "W_hh multiplies h as a column vector: with rows, that is h_prev @ W_hh.T."),
+        (torch.tanh(x[0] @ W_xh.T + b_h), "the previous state is missing: the recurrence is what gives memory."),
+        (torch.sigmoid(h0 @ W_hh.T + x[0] @ W_xh.T + b_h), "the book's RNN uses tanh, not the logistic σ."),
+    ]
+    _compare(got, expected, "step", mistakes, atol=1e-10, rtol=1e-10)
+    return "Success! Your step is equation (1.3.3): it matches one step of companion.rnn.rnn_forward."
+
+
+def check_gaussian_kl(kl: Callable) -> str:
+    """Exercise 3.3: ``kl(mu, logvar)`` -> KL(N(mu, diag(exp(logvar))) ‖ N(0, I)), (N,), summed over
+    the latent dimensions: the term that §1.3.5 leaves out of the VAE's objective."""
+    from companion.vae import gaussian_kl
+
+    g = _generator(5)
+    mu = torch.randn(4, 3, generator=g, dtype=torch.float64)
+    logvar = torch.randn(4, 3, generator=g, dtype=torch.float64)
+    expected = gaussian_kl(mu, logvar)
+    term = 1 + logvar - mu**2 - logvar.exp()
+    mistakes = [
+        (0.5 * term.sum(1), "the sign: a KL divergence is never negative; −KL = ½ Σ (1 + log σ² − μ² − σ²)."),
+        (-term.sum(1), "the factor ½ is missing."),
+        (-0.5 * (1 + 2 * logvar - mu**2 - logvar.exp() ** 2).sum(1),
+         "you treated logvar as log σ; it is log σ², so σ² = exp(logvar)."),
+        (-0.5 * term.mean(1), "sum over the latent dimensions, do not average."),
+        (-0.5 * term, "return one number per row: sum over the latent dimensions (dim 1)."),
+    ]
+    _compare(_call(kl, mu.clone(), logvar.clone(), name="kl"), expected, "kl", mistakes, atol=1e-10, rtol=1e-10)
+    return "Success! Your KL is the closed form of Kingma & Welling's appendix B, as in companion.vae.gaussian_kl."
+
+
+def check_optimal_discriminator(d_star: Callable) -> str:
+    """Exercise 3.4: ``d_star(p_data, p_model)`` -> the discriminator that maximises the GAN's
+    value V(D, G) pointwise (Goodfellow et al. 2014, Proposition 1), for positive densities."""
+    from companion.gan import optimal_discriminator
+
+    g = _generator(6)
+    p_data = torch.rand(10, generator=g, dtype=torch.float64) + 0.05
+    p_model = torch.rand(10, generator=g, dtype=torch.float64) + 0.05
+    expected = optimal_discriminator(p_data, p_model)
+    mistakes = [
+        (p_model / (p_data + p_model), "D is the probability that x is REAL: the data density goes on top."),
+        (p_data / p_model, "a probability must stay in [0, 1]: normalise by the total density."),
+        ((p_data > p_model).double(), "a hard 0/1 decision is not the maximiser; maximise "
+                                      "p_data·log D + p_model·log(1 − D) over D for each x."),
+    ]
+    _compare(_call(d_star, p_data.clone(), p_model.clone(), name="d_star"), expected, "d_star", mistakes)
+    return "Success! D*(x) = p_data(x) / (p_data(x) + p_model(x)); at p_model = p_data it is ½ everywhere."
+
+
+def check_mse_gradient(gradient: Callable) -> str:
+    """Exercise 3.5: ``gradient(x, y, w)`` -> ∂L/∂w by hand for L(w) = (1/N) Σ_n (x_n·w − y_n)²,
+    x (N, D), y (N,), w (D,); checked against `companion.backprop.numerical_gradient`."""
+    from companion.backprop import numerical_gradient
+
+    g = _generator(7)
+    x = torch.randn(8, 3, generator=g, dtype=torch.float64)
+    y = torch.randn(8, generator=g, dtype=torch.float64)
+    w = torch.randn(3, generator=g, dtype=torch.float64)
+    expected = numerical_gradient(lambda v: ((x @ v - y) ** 2).mean(), w.clone())
+    r = x @ w - y
+    mistakes = [
+        (r @ x / len(y), "the factor 2 from the square's derivative is missing."),
+        (2 * r @ x, "L is a mean: divide by N."),
+        (-2 * r @ x / len(y), "the sign: d(x·w − y)/dw = +x."),
+        (2 * (r * r) @ x / len(y), "the chain rule: d(r²)/dr = 2r, not 2r²."),
+    ]
+    _compare(_call(gradient, x.clone(), y.clone(), w.clone(), name="gradient"), expected, "gradient", mistakes,
+             atol=1e-6, rtol=1e-6)
+    return "Success! Your hand-derived gradient matches central finite differences (step 1e-6)."
+
+
+# ---------------------------------------------------------------- chapter 4 · §1.4 code examples
+
+def check_flatten_size(answer) -> str:
+    """Exercise 4.1: how many numbers enter ``fc1`` of listing 1.4.1's CNN for a (3, 28, 28) image?"""
+    from companion.cnn import CNN
+
+    model = CNN(in_channels=3, image_size=28, num_classes=10)
+    expected = model.fc1.in_features
+    got = _int_answer(answer, "the flatten size")
+    if got == expected:
+        return f"Success! Two 2×2 poolings take 28 to 14 to 7, and {got} numbers enter fc1 (not 64·28·28)."
+    if got == 64 * 28 * 28:
+        hint = "that is the textbook's 64·28·28: it forgets that each MaxPool2d(2, 2) halves the side."
+    elif got == 64 * 14 * 14:
+        hint = "the forward pass pools twice, once after each convolution."
+    elif got in (32 * 7 * 7, 3 * 7 * 7):
+        hint = "count the channels of the last convolution's output."
+    else:
+        hint = "follow one image through conv1 (padding 1 keeps the side), pool, conv2, pool, then flatten."
+    _fail(f"{got} is not the number of inputs of fc1", hint)
+
+
+def check_discriminator_loss(loss_fn: Callable) -> str:
+    """Exercise 4.2: ``loss_fn(real_logits, fake_logits)`` -> the discriminator's loss, the mean
+    over real images of −log D(x) plus the mean over fakes of −log(1 − D(G(z))), where D = σ(logit);
+    it must stay finite for logits as large as ±100."""
+    g = _generator(8)
+    real = torch.randn(16, generator=g, dtype=torch.float64) * 3
+    fake = torch.randn(16, generator=g, dtype=torch.float64) * 3
+    real[0], fake[0] = 100.0, -100.0  # a confident, correct discriminator
+    real[1], fake[1] = -40.0, 40.0  # a confident, wrong one: the loss is large but finite
+    bce = F.binary_cross_entropy_with_logits
+    expected = bce(real, torch.ones_like(real)) + bce(fake, torch.zeros_like(fake))
+    got = _as_tensor(_call(loss_fn, real.clone(), fake.clone(), name="loss_fn"), "loss_fn")
+    if got.numel() == 1:
+        got = got.reshape(())  # a (1,) tensor is a fine scalar
+    mistakes = [
+        (bce(real, torch.zeros_like(real)) + bce(fake, torch.ones_like(fake)),
+         "the labels are swapped: real images are labelled 1, generated ones 0."),
+        (0.5 * expected, "that is half the loss: you averaged the two terms (or took one mean over all 2N "
+                         "images); the loss is the sum of the two batch means."),
+    ]
+    if got.numel() == 1 and not torch.isfinite(got.double()).all():
+        _fail("loss_fn returned nan or inf for logits of ±40 and ±100",
+              "σ(100) rounds to 1 and log(1 − 1) = −inf: work on logits with "
+              "F.binary_cross_entropy_with_logits (or F.logsigmoid), not sigmoid followed by log / BCELoss.")
+    _compare(got, expected, "loss_fn", mistakes, atol=1e-8, rtol=1e-8)
+    return "Success! Your discriminator loss is the numerically stable binary cross-entropy on logits."
+
+
+def check_generator_loss(loss_fn: Callable) -> str:
+    """Exercise 4.3: ``loss_fn(fake_logits)`` -> the non-saturating generator loss −mean log D(G(z))
+    (Goodfellow et al. 2014, §3), computed from the discriminator's logits on generated images."""
+    g = _generator(9)
+    fake = torch.randn(16, generator=g, dtype=torch.float64) * 3
+    fake[0] = -60.0  # D is sure this fake is fake: exactly where G needs a strong gradient
+    bce = F.binary_cross_entropy_with_logits
+    expected = bce(fake, torch.ones_like(fake))
+    mistakes = [
+        (bce(fake, torch.zeros_like(fake)),
+         "that is the discriminator's loss on fakes (the textbook steps G with it): minimising it makes "
+         "G's images easier to reject. G wants D(G(z)) → 1."),
+        (-bce(fake, torch.zeros_like(fake)),
+         "that is the saturating loss mean log(1 − D(G(z))) of the minimax game; its gradient vanishes when "
+         "D rejects the fakes. Use −log D(G(z)) instead."),
+    ]
+    _compare(_call(loss_fn, fake.clone(), name="loss_fn"), expected, "loss_fn", mistakes, atol=1e-8, rtol=1e-8)
+    return "Success! −log D(G(z)) on logits: the non-saturating loss that keeps G learning early on."
+
+
+# ---------------------------------------------------------------- chapter 5 · §1.5 trends and challenges
+
+def _tiny_classifier() -> nn.Module:
+    """A fixed small convolutional classifier for (N, 1, 8, 8) images (weights seeded, not trained)."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        model = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 8 * 8, 10))
+    return model.double().eval()
+
+
+def check_fgsm(attack: Callable) -> str:
+    """Exercise 5.1: ``attack(model, images, labels, epsilon)`` -> adversarial images by the fast
+    gradient sign method, equation (5.1), clipped to [0, 1]."""
+    from companion.data import load_digits
+    from companion.robustness import fgsm
+
+    images, labels = load_digits("test")
+    images, labels = images[:12].double(), labels[:12]
+    model, epsilon = _tiny_classifier(), 0.1
+    expected = fgsm(model, images, labels, epsilon)
+    got = _call(attack, model, images.clone(), labels.clone(), epsilon, name="attack")
+    x = images.clone().requires_grad_(True)
+    (grad,) = torch.autograd.grad(F.cross_entropy(model(x), labels, reduction="sum"), x)
+    got_t = _as_tensor(got, "attack")
+    inside = (expected > 0) & (expected < 1)  # pixels that clipping did not touch
+    if got_t.shape == images.shape and not torch.allclose((got_t.double() - images)[inside].abs(),
+                                                          torch.full_like(images[inside], epsilon), atol=1e-9):
+        if torch.allclose(got_t.double(), (images - epsilon * grad.sign()).clamp(0, 1), atol=1e-9):
+            pass  # the wrong sign: named below
+        else:
+            _fail("some pixels moved by an amount other than ε",
+                  "FGSM steps by ε·sign(gradient): every pixel moves by exactly ε, not by the raw gradient.")
+    mistakes = [
+        ((images - epsilon * grad.sign()).clamp(0, 1),
+         "the sign of the step: you went downhill on the loss, which makes the digits easier to classify."),
+        (images + epsilon * grad.sign(), "clip the result to [0, 1]: it must still be an image."),
+    ]
+    _compare(got_t, expected, "attack", mistakes, atol=1e-9, rtol=1e-9)
+    return f"Success! Your attack moves each pixel by ε = {epsilon} uphill on the loss, like companion.robustness.fgsm."
+
+
+def check_shift(shift: Callable) -> str:
+    """Exercise 5.2: ``shift(images, dy, dx)`` -> images (N, C, H, W) translated by dy rows down and
+    dx columns right, filling with 0 (the background); nothing wraps around."""
+    from companion.data import load_digits
+    from companion.robustness import shift_images
+
+    images = load_digits("test")[0][:5].double()
+    for dy, dx in ((1, 0), (0, -2), (-1, 3), (2, 2)):
+        expected = shift_images(images, dy, dx)
+        mistakes = [
+            (torch.roll(images, (dy, dx), dims=(2, 3)),
+             "torch.roll wraps the pixels that leave one side back in on the other; fill with zeros instead."),
+            (shift_images(images, dx, dy), "dy moves rows (dim 2) and dx moves columns (dim 3); you swapped them."),
+            (shift_images(images, -dy, -dx), "the direction: positive dy moves the digit down, positive dx right."),
+        ]
+        got = _call(shift, images.clone(), dy, dx, name="shift")
+        _compare(got, expected, f"shift(images, dy={dy}, dx={dx})", mistakes, atol=1e-12, rtol=0)
+    return "Success! Your shift matches companion.robustness.shift_images in four directions."
+
+
+# ---------------------------------------------------------------- chapter 6 · §1.6 FAQ
+
+def check_negative_elbo(neg_elbo: Callable) -> str:
+    """Exercise 6.1 (§1.6.4, what a VAE is): ``neg_elbo(x, logits, mu, logvar)`` -> −ELBO per
+    image (N,) in nats: the Bernoulli cross-entropy of x (N, 1, 8, 8) under the decoder's logits,
+    summed over pixels, plus KL(q(z|x) ‖ N(0, I))."""
+    from companion.vae import gaussian_kl
+
+    g = _generator(10)
+    x = torch.rand(4, 1, 8, 8, generator=g, dtype=torch.float64)
+    logits = torch.randn(4, 1, 8, 8, generator=g, dtype=torch.float64) * 2
+    mu = torch.randn(4, 3, generator=g, dtype=torch.float64)
+    logvar = torch.randn(4, 3, generator=g, dtype=torch.float64) * 0.5
+    recon = F.binary_cross_entropy_with_logits(logits, x, reduction="none").flatten(1).sum(1)
+    kl = gaussian_kl(mu, logvar)
+    expected = recon + kl
+    mistakes = [
+        (recon, "the KL term is missing: without it this is a plain autoencoder's reconstruction loss, and "
+                "sampling z ~ N(0, I) would not give digits. (The textbook's §1.3.5 never mentions it.)"),
+        (recon - kl, "the sign of the KL: −ELBO = reconstruction cross-entropy + KL."),
+        (F.binary_cross_entropy_with_logits(logits, x, reduction="none").flatten(1).mean(1) + kl,
+         "sum the cross-entropy over the 64 pixels (a log-likelihood of the whole image), do not average."),
+        (((torch.sigmoid(logits) - x) ** 2).flatten(1).sum(1) + kl,
+         "the decoder is Bernoulli: its −log-likelihood is the binary cross-entropy, not the squared error."),
+    ]
+    _compare(_call(neg_elbo, x.clone(), logits.clone(), mu.clone(), logvar.clone(), name="neg_elbo"),
+             expected, "neg_elbo", mistakes, atol=1e-9, rtol=1e-9)
+    return "Success! −ELBO = reconstruction cross-entropy + KL: one objective, trained jointly (§1.6.4 corrected)."
+
+
+def measure_equivariance(transform: Callable[[torch.Tensor], torch.Tensor], seed: int = 0) -> float:
+    """The relative error ‖conv(T(x)) − T(conv(x))‖ / ‖conv(x)‖ of a random 3×3 convolution (padding 1)
+    on a random 16×16 image with a blank 4-pixel border, for an image transform T: 0 = equivariant."""
+    from companion.conv import conv2d
+
+    g = _generator(seed)
+    x = torch.zeros(1, 1, 16, 16, dtype=torch.float64)
+    x[:, :, 4:12, 4:12] = torch.rand(1, 1, 8, 8, generator=g, dtype=torch.float64)
+    weight = torch.randn(1, 1, 3, 3, generator=g, dtype=torch.float64)
+    reference = conv2d(x, weight, padding=1)
+    return ((conv2d(transform(x), weight, padding=1) - transform(reference)).norm() / reference.norm()).item()
+
+
+def check_cnn_symmetries(answers: dict) -> str:
+    """Exercise 6.2 (§1.6.2): answer ``{"translation": bool, "rotation": bool, "scaling": bool}``:
+    is a convolution layer equivariant to that transform of the image (transform, then convolve =
+    convolve, then transform)? The check measures it with `measure_equivariance`."""
+    from companion.robustness import rotate_images, scale_images, shift_images
+
+    if not isinstance(answers, dict) or set(answers) != {"translation", "rotation", "scaling"}:
+        _fail(f"expected a dict with the keys 'translation', 'rotation', 'scaling', got {answers!r}",
+              "answer each of the three with True or False.")
+    errors = {
+        "translation": measure_equivariance(lambda t: shift_images(t, 2, -1)),
+        "rotation": measure_equivariance(lambda t: rotate_images(t, 30.0)),
+        "scaling": measure_equivariance(lambda t: scale_images(t, 1.5)),
+    }
+    for key, error in errors.items():
+        truth = error < 1e-9
+        if not isinstance(answers[key], bool):
+            _fail(f"answers[{key!r}] should be True or False, got {answers[key]!r}", "a yes/no question.")
+        if answers[key] != truth:
+            if key == "translation":
+                hint = "a convolution applies the same kernel at every position: what happens if the input moves?"
+            else:
+                hint = (f"measure it: measure_equivariance(lambda t: ...) with companion.robustness's "
+                        f"{'rotate_images' if key == 'rotation' else 'scale_images'}. §1.6.2 of the textbook "
+                        f"gets this wrong.")
+            _fail(f"your answer for {key} disagrees with the measurement", hint)
+    return ("Success! A convolution commutes with shifts (error {:.0e}) but not with rotation ({:.2f}) or "
+            "scaling ({:.2f}): robustness to those must be learned from data.").format(*errors.values())
+
+
+CHECKS = {
+    1: [check_neuron, check_nearest_neighbour],
+    2: [check_parameter_count, check_conv_output_size],
+    3: [check_cross_correlation, check_rnn_step, check_gaussian_kl, check_optimal_discriminator, check_mse_gradient],
+    4: [check_flatten_size, check_discriminator_loss, check_generator_loss],
+    5: [check_fgsm, check_shift],
+    6: [check_negative_elbo, check_cnn_symmetries],
+}
+"""The self-checks of each chapter's exercises, by chapter number."""

@@ -1,0 +1,231 @@
+"""The classroom self-checks: a correct solution passes, typical wrong ones fail with a useful hint."""
+
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from companion import exercises as ex
+from companion.exercises import ExerciseError
+
+
+def _fails(check, answer, *fragments):
+    """Assert that ``check(answer)`` fails, with a hint, and that its message names the mistake."""
+    with pytest.raises(ExerciseError) as info:
+        check(answer)
+    message = str(info.value)
+    assert message.startswith("Not yet:") and "\nHint: " in message, message
+    for fragment in fragments:
+        assert fragment in message, f"{fragment!r} not in {message!r}"
+    return message
+
+
+def _passes(check, answer):
+    message = check(answer)
+    assert message.startswith("Success!"), message
+    return message
+
+
+def test_every_chapter_has_at_least_two_checks():
+    assert sorted(ex.CHECKS) == [1, 2, 3, 4, 5, 6]
+    assert all(len(checks) >= 2 for checks in ex.CHECKS.values())
+
+
+# chapter 1
+
+def test_neuron():
+    _passes(ex.check_neuron, lambda x, w, b: torch.sigmoid(x @ w + b))
+    _passes(ex.check_neuron, lambda x, w, b: 1 / (1 + torch.exp(-(x @ w) - b)))
+    _fails(ex.check_neuron, lambda x, w, b: torch.sigmoid(x @ w), "bias b is missing")
+    _fails(ex.check_neuron, lambda x, w, b: x @ w + b, "not squashed")
+    _fails(ex.check_neuron, lambda x, w, b: torch.tanh(x @ w + b), "tanh")
+    _fails(ex.check_neuron, lambda x, w, b: torch.sigmoid(x @ w[:, None] + b), "shape (6, 1)")
+    _fails(ex.check_neuron, lambda x, w, b: torch.sigmoid(w @ x + b), "raised RuntimeError")
+    _fails(ex.check_neuron, "sigmoid", "expected a function")
+
+
+def _nearest(train_x, train_y, test_x, pick=torch.argmin):
+    d = torch.cdist(test_x.flatten(1), train_x.flatten(1))
+    return train_y[pick(d, dim=1)]
+
+
+def test_nearest_neighbour():
+    message = _passes(ex.check_nearest_neighbour, _nearest)
+    assert "98" in message or "99" in message  # 1-NN on these digits is right ~98-99% of the time
+    _fails(ex.check_nearest_neighbour, lambda a, b, c: _nearest(a, b, c, torch.argmax), "farthest")
+    _fails(ex.check_nearest_neighbour, lambda a, b, c: torch.cdist(c.flatten(1), a.flatten(1)).argmin(1),
+           "positions in the training set")
+    _fails(ex.check_nearest_neighbour, lambda a, b, c: _nearest(a, b, c)[:10], "one label per test image")
+
+
+# chapter 2
+
+def test_parameter_count():
+    _passes(ex.check_parameter_count, lambda s: sum(a * b + b for a, b in zip(s[:-1], s[1:], strict=True)))
+    _fails(ex.check_parameter_count, lambda s: sum(a * b for a, b in zip(s[:-1], s[1:], strict=True)),
+           "biases are missing")
+    _fails(ex.check_parameter_count, lambda s: sum(s), "counts neurons")
+    _fails(ex.check_parameter_count, lambda s: 1.5, "whole number")
+
+
+def test_conv_output_size():
+    _passes(ex.check_conv_output_size, lambda n, k, s, p, d: (n + 2 * p - d * (k - 1) - 1) // s + 1)
+    _fails(ex.check_conv_output_size, lambda n, k, s, p, d: (n + 2 * p - d * (k - 1) - 1) // s, "+ 1")
+    _fails(ex.check_conv_output_size, lambda n, k, s, p, d: (n + 2 * p - k) // s + 1, "dilation")
+    _fails(ex.check_conv_output_size, lambda n, k, s, p, d: (n + p - d * (k - 1) - 1) // s + 1, "2·padding")
+    _fails(ex.check_conv_output_size, lambda n, k, s, p, d: math.ceil((n + 2 * p - d * (k - 1) - 1) / s) + 1,
+           "floor")
+
+
+# chapter 3
+
+def _correlate(x, k, flip=False):
+    k = k.flip(0, 1) if flip else k
+    P, Q = k.shape
+    H, W = x.shape
+    y = torch.zeros(H - P + 1, W - Q + 1, dtype=x.dtype)
+    for i in range(H - P + 1):
+        for j in range(W - Q + 1):
+            y[i, j] = (x[i:i + P, j:j + Q] * k).sum()
+    return y
+
+
+def test_cross_correlation():
+    _passes(ex.check_cross_correlation, _correlate)
+    _fails(ex.check_cross_correlation, lambda x, k: _correlate(x, k, flip=True), "flipped the kernel")
+    _fails(ex.check_cross_correlation, lambda x, k: F.conv2d(x[None, None], k[None, None], padding=1)[0, 0],
+           "expected (5, 5)", "H − P + 1")
+    _fails(ex.check_cross_correlation, lambda x, k: _correlate(x, k) * 1.01, "off by up to")
+
+
+def test_rnn_step():
+    _passes(ex.check_rnn_step, lambda x, h, W_xh, W_hh, b: torch.tanh(h @ W_hh.T + x @ W_xh.T + b))
+    _fails(ex.check_rnn_step, lambda x, h, W_xh, W_hh, b: h @ W_hh.T + x @ W_xh.T + b, "nonlinearity is missing")
+    _fails(ex.check_rnn_step, lambda x, h, W_xh, W_hh, b: torch.tanh(h @ W_hh + x @ W_xh.T + b), "h_prev @ W_hh.T")
+    _fails(ex.check_rnn_step, lambda x, h, W_xh, W_hh, b: torch.tanh(x @ W_xh.T + b), "previous state is missing")
+
+
+def test_gaussian_kl():
+    _passes(ex.check_gaussian_kl, lambda mu, lv: -0.5 * (1 + lv - mu**2 - lv.exp()).sum(1))
+    _passes(ex.check_gaussian_kl, lambda mu, lv: 0.5 * (lv.exp() + mu**2 - 1 - lv).sum(dim=-1))
+    _fails(ex.check_gaussian_kl, lambda mu, lv: 0.5 * (1 + lv - mu**2 - lv.exp()).sum(1), "never negative")
+    _fails(ex.check_gaussian_kl, lambda mu, lv: -(1 + lv - mu**2 - lv.exp()).sum(1), "factor ½")
+    _fails(ex.check_gaussian_kl, lambda mu, lv: -0.5 * (1 + 2 * lv - mu**2 - lv.exp() ** 2).sum(1), "log σ²")
+    _fails(ex.check_gaussian_kl, lambda mu, lv: -0.5 * (1 + lv - mu**2 - lv.exp()), "one number per row")
+
+
+def test_optimal_discriminator():
+    _passes(ex.check_optimal_discriminator, lambda p, q: p / (p + q))
+    _fails(ex.check_optimal_discriminator, lambda p, q: q / (p + q), "REAL")
+    _fails(ex.check_optimal_discriminator, lambda p, q: p / q, "[0, 1]")
+    _fails(ex.check_optimal_discriminator, lambda p, q: (p > q).double(), "hard 0/1")
+
+
+def test_mse_gradient():
+    _passes(ex.check_mse_gradient, lambda x, y, w: 2 * (x @ w - y) @ x / len(y))
+    _fails(ex.check_mse_gradient, lambda x, y, w: (x @ w - y) @ x / len(y), "factor 2")
+    _fails(ex.check_mse_gradient, lambda x, y, w: 2 * (x @ w - y) @ x, "divide by N")
+    _fails(ex.check_mse_gradient, lambda x, y, w: -2 * (x @ w - y) @ x / len(y), "sign")
+
+
+# chapter 4
+
+def test_flatten_size():
+    message = _passes(ex.check_flatten_size, 64 * 7 * 7)
+    assert "3136" in message
+    _fails(ex.check_flatten_size, 64 * 28 * 28, "64·28·28", "halves")
+    _fails(ex.check_flatten_size, 64 * 14 * 14, "pools twice")
+    _fails(ex.check_flatten_size, 32 * 7 * 7, "channels")
+    _fails(ex.check_flatten_size, "3136", "whole number")
+
+
+def _naive_d_loss(real, fake):
+    return -(torch.log(torch.sigmoid(real)).mean() + torch.log(1 - torch.sigmoid(fake)).mean())
+
+
+def test_discriminator_loss():
+    bce = F.binary_cross_entropy_with_logits
+    _passes(ex.check_discriminator_loss,
+            lambda r, f: bce(r, torch.ones_like(r)) + bce(f, torch.zeros_like(f)))
+    _passes(ex.check_discriminator_loss, lambda r, f: -(F.logsigmoid(r).mean() + F.logsigmoid(-f).mean()))
+    _fails(ex.check_discriminator_loss, _naive_d_loss, "nan or inf", "binary_cross_entropy_with_logits")
+    _fails(ex.check_discriminator_loss,
+           lambda r, f: bce(r, torch.zeros_like(r)) + bce(f, torch.ones_like(f)), "labels are swapped")
+    _fails(ex.check_discriminator_loss,
+           lambda r, f: bce(torch.cat([r, f]), torch.cat([torch.ones_like(r), torch.zeros_like(f)])), "2N images")
+    # sigmoid + BCELoss (the textbook's choice) stays finite only because BCELoss clamps log at −100: wrong values
+    _fails(ex.check_discriminator_loss, lambda r, f: F.binary_cross_entropy(torch.sigmoid(r), torch.ones_like(r))
+           + F.binary_cross_entropy(torch.sigmoid(f), torch.zeros_like(f)), "off by up to")
+
+
+def test_generator_loss():
+    bce = F.binary_cross_entropy_with_logits
+    _passes(ex.check_generator_loss, lambda f: bce(f, torch.ones_like(f)))
+    _passes(ex.check_generator_loss, lambda f: -F.logsigmoid(f).mean())
+    _fails(ex.check_generator_loss, lambda f: bce(f, torch.zeros_like(f)), "discriminator's loss", "textbook")
+    _fails(ex.check_generator_loss, lambda f: -bce(f, torch.zeros_like(f)), "saturating")
+
+
+# chapter 5
+
+def _fgsm(model, x, y, eps, sign=1.0, clip=True, use_sign=True):
+    x = x.clone().requires_grad_(True)
+    (g,) = torch.autograd.grad(F.cross_entropy(model(x), y), x)
+    out = x + sign * eps * (g.sign() if use_sign else g)
+    return (out.clamp(0, 1) if clip else out).detach()
+
+
+def test_fgsm():
+    _passes(ex.check_fgsm, _fgsm)
+    _fails(ex.check_fgsm, lambda m, x, y, e: _fgsm(m, x, y, e, sign=-1.0), "downhill")
+    _fails(ex.check_fgsm, lambda m, x, y, e: _fgsm(m, x, y, e, clip=False), "clip")
+    _fails(ex.check_fgsm, lambda m, x, y, e: _fgsm(m, x, y, e, use_sign=False), "sign(gradient)")
+    _fails(ex.check_fgsm, lambda m, x, y, e: x, "other than ε")
+
+
+def _shift(images, dy, dx):
+    s = 3
+    padded = F.pad(images, (s, s, s, s))
+    H, W = images.shape[2:]
+    return padded[:, :, s - dy: s - dy + H, s - dx: s - dx + W]
+
+
+def test_shift():
+    _passes(ex.check_shift, _shift)
+    _fails(ex.check_shift, lambda x, dy, dx: torch.roll(x, (dy, dx), dims=(2, 3)), "wraps")
+    _fails(ex.check_shift, lambda x, dy, dx: _shift(x, dx, dy), "swapped")
+    _fails(ex.check_shift, lambda x, dy, dx: _shift(x, -dy, -dx), "direction")
+
+
+# chapter 6
+
+def test_negative_elbo():
+    from companion.vae import gaussian_kl
+
+    def recon(x, logits):
+        return F.binary_cross_entropy_with_logits(logits, x, reduction="none").flatten(1).sum(1)
+
+    _passes(ex.check_negative_elbo, lambda x, lg, mu, lv: recon(x, lg) + gaussian_kl(mu, lv))
+    _fails(ex.check_negative_elbo, lambda x, lg, mu, lv: recon(x, lg), "KL term is missing", "autoencoder")
+    _fails(ex.check_negative_elbo, lambda x, lg, mu, lv: recon(x, lg) - gaussian_kl(mu, lv), "sign of the KL")
+    _fails(ex.check_negative_elbo,
+           lambda x, lg, mu, lv: ((torch.sigmoid(lg) - x) ** 2).flatten(1).sum(1) + gaussian_kl(mu, lv),
+           "Bernoulli")
+
+
+def test_cnn_symmetries():
+    message = _passes(ex.check_cnn_symmetries, {"translation": True, "rotation": False, "scaling": False})
+    assert "error 0e+00" in message or "e-1" in message
+    _fails(ex.check_cnn_symmetries, {"translation": True, "rotation": True, "scaling": True}, "rotation", "1.6.2")
+    _fails(ex.check_cnn_symmetries, {"translation": False, "rotation": False, "scaling": False}, "same kernel")
+    _fails(ex.check_cnn_symmetries, {"translation": True, "rotation": False}, "keys")
+
+
+def test_measure_equivariance_separates_shifts_from_rotations():
+    from companion.robustness import rotate_images, shift_images
+
+    assert ex.measure_equivariance(lambda t: shift_images(t, 1, 1)) < 1e-12
+    assert ex.measure_equivariance(lambda t: rotate_images(t, 30.0)) > 0.1
+    # A quarter turn is exact on the pixel grid, yet a generic 3x3 kernel is not rotation-symmetric.
+    assert ex.measure_equivariance(lambda t: torch.rot90(t, 1, (2, 3))) > 0.1

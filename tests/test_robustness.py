@@ -1,0 +1,142 @@
+"""Shifts, rotations, FGSM (5.1), saliency (5.2), occlusion (5.3) and nearest-neighbour distances."""
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from companion.robustness import (
+    accuracy,
+    add_gaussian_noise,
+    fgsm,
+    nearest_neighbour_distances,
+    occlusion_map,
+    rotate_images,
+    saliency_map,
+    scale_images,
+    shift_images,
+)
+
+
+def _images(n=4, dtype=torch.float64, seed=0):
+    return torch.rand(n, 1, 8, 8, generator=torch.Generator().manual_seed(seed), dtype=dtype)
+
+
+def _linear_model(dtype=torch.float64):
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Flatten(), nn.Linear(64, 10)).to(dtype)
+
+
+@pytest.mark.parametrize("dy, dx", [(1, 0), (0, -2), (-3, 2), (2, 2)])
+def test_shift_moves_pixels_and_fills_zeros(dy, dx):
+    x = _images()
+    padded = F.pad(x, (4, 4, 4, 4))  # zeros around, then cut the window back out
+    expected = padded[:, :, 4 - dy: 12 - dy, 4 - dx: 12 - dx]
+    out = shift_images(x, dy, dx)
+    assert torch.equal(out, expected) and out.dtype == torch.float64
+
+
+def test_shift_out_of_frame_is_blank_and_zero_shift_is_identity():
+    x = _images()
+    assert torch.equal(shift_images(x, 0, 0), x)
+    assert torch.equal(shift_images(x, 8, 0), torch.zeros_like(x))
+    with pytest.raises(TypeError, match="ints"):
+        shift_images(x, 1.5, 0)
+    with pytest.raises(ValueError, match=r"\(N, C, H, W\), got \(8, 8\)"):
+        shift_images(x[0, 0], 1, 1)
+
+
+def test_rotation_and_scaling_identities():
+    x = _images(dtype=torch.float32)
+    assert torch.allclose(rotate_images(x, 0.0), x, atol=1e-6)
+    assert torch.allclose(rotate_images(x, 90.0), torch.rot90(x, 1, (2, 3)), atol=1e-5)
+    assert torch.allclose(rotate_images(x, -90), torch.rot90(x, -1, (2, 3)), atol=1e-5)
+    assert torch.allclose(scale_images(x, 1.0), x, atol=1e-6)
+    assert rotate_images(x, 30.0).dtype == torch.float32
+    # Zooming out by 2 leaves a blank frame of two pixels all round.
+    small = scale_images(torch.ones(1, 1, 8, 8), 0.5)
+    assert small[0, 0, 0].abs().max() == 0 and small[0, 0, 4, 4] > 0.9
+    with pytest.raises(ValueError, match="positive"):
+        scale_images(x, 0.0)
+
+
+def test_noise_is_clipped_seeded_and_of_the_stated_size():
+    x = torch.full((200, 1, 8, 8), 0.5, dtype=torch.float64)
+    a = add_gaussian_noise(x, 0.1, torch.Generator().manual_seed(1))
+    b = add_gaussian_noise(x, 0.1, torch.Generator().manual_seed(1))
+    assert torch.equal(a, b)
+    assert abs((a - x).std().item() - 0.1) < 0.005
+    assert add_gaussian_noise(x, 5.0).min() >= 0 and add_gaussian_noise(x, 5.0).max() <= 1
+    with pytest.raises(ValueError, match="std"):
+        add_gaussian_noise(x, -1.0)
+
+
+def test_fgsm_matches_its_equation_and_stays_in_the_box():
+    model, x = _linear_model(), _images(6)
+    y = torch.arange(6)
+    eps = 0.05
+    leaf = x.clone().requires_grad_(True)
+    (grad,) = torch.autograd.grad(F.cross_entropy(model(leaf), y), leaf)
+    expected = (x + eps * grad.sign()).clamp(0, 1)  # (5.1)
+    out = fgsm(model, x, y, eps)
+    assert torch.allclose(out, expected, atol=1e-12)
+    assert (out - x).abs().max() <= eps + 1e-12 and out.min() >= 0 and out.max() <= 1
+    assert F.cross_entropy(model(out), y) > F.cross_entropy(model(x), y)  # uphill
+    assert torch.equal(fgsm(model, x, y, 0.0), x)
+    assert all(p.grad is None for p in model.parameters())  # the model is not touched
+
+
+def test_fgsm_restores_training_mode_and_checks_inputs():
+    model, x = _linear_model(), _images(3)
+    model.train()
+    fgsm(model, x, torch.tensor([0, 1, 2]), 0.1)
+    assert model.training
+    with pytest.raises(ValueError, match="epsilon"):
+        fgsm(model, x, torch.tensor([0, 1, 2]), -0.1)
+    with pytest.raises(ValueError, match=r"labels of shape \(3,\)"):
+        fgsm(model, x, torch.tensor([0, 1]), 0.1)
+    with pytest.raises(TypeError, match="int64"):
+        fgsm(model, x, torch.tensor([0.0, 1.0, 2.0]), 0.1)
+
+
+def test_saliency_of_a_linear_model_is_its_weight_row():
+    model, x = _linear_model(), _images(3)
+    y = torch.tensor([4, 0, 9])
+    weight = model[1].weight.detach()  # (10, 64)
+    expected = weight[y].abs().reshape(3, 8, 8)  # (5.2): ∂(W x + b)_y / ∂x = W_y
+    assert torch.allclose(saliency_map(model, x, y), expected, atol=1e-12)
+
+
+def test_occlusion_finds_the_only_pixel_that_matters():
+    class TopLeft(nn.Module):  # class 1 when pixel (0, 0) is bright, class 0 otherwise
+        def forward(self, x):
+            s = 10 * x[:, 0, 0, 0]
+            return torch.stack([-s, s], dim=1)
+
+    x = torch.zeros(2, 1, 8, 8, dtype=torch.float64)
+    x[:, 0, 0, 0] = 1.0
+    heat = occlusion_map(TopLeft(), x, torch.tensor([1, 1]), patch=2)
+    assert heat.shape == (2, 8, 8)
+    assert torch.allclose(heat[:, 0, 0], torch.full((2,), 0.5), atol=1e-6)  # p(1) falls from ~1 to ½
+    assert heat[:, 2:, :].abs().max() == 0 and heat[:, :, 2:].abs().max() == 0
+    with pytest.raises(ValueError, match="patch"):
+        occlusion_map(TopLeft(), x, torch.tensor([1, 1]), patch=9)
+
+
+def test_nearest_neighbour_distances_against_brute_force():
+    refs, queries = _images(30, seed=1), _images(7, seed=2)
+    distances, index = nearest_neighbour_distances(queries, refs, batch_size=3)
+    brute = ((queries.reshape(7, 1, 64) - refs.reshape(1, 30, 64)) ** 2).sum(-1).sqrt()  # (7, 30)
+    assert torch.allclose(distances, brute.min(1).values, atol=1e-12)
+    assert torch.equal(index, brute.argmin(1))
+    d_self, i_self = nearest_neighbour_distances(refs[5:9], refs)  # a copied sample sits at distance 0
+    assert torch.equal(d_self, torch.zeros(4, dtype=torch.float64)) and i_self.tolist() == [5, 6, 7, 8]
+    with pytest.raises(ValueError, match="same image shape"):
+        nearest_neighbour_distances(queries, refs[:, :, :4])
+
+
+def test_accuracy_counts_correct_predictions():
+    model, x = _linear_model(), _images(20)
+    predicted = model(x).argmax(1)
+    assert accuracy(model, x, predicted) == 1.0
+    assert accuracy(model, x, (predicted + 1) % 10) == 0.0
