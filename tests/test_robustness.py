@@ -117,7 +117,7 @@ def test_occlusion_finds_the_only_pixel_that_matters():
     x[:, 0, 0, 0] = 1.0
     heat = occlusion_map(TopLeft(), x, torch.tensor([1, 1]), patch=2)
     assert heat.shape == (2, 8, 8)
-    assert torch.allclose(heat[:, 0, 0], torch.full((2,), 0.5), atol=1e-6)  # p(1) falls from ~1 to ½
+    assert torch.allclose(heat[:, 0, 0], torch.full((2,), 0.5, dtype=torch.float64), atol=1e-6)  # p: ~1 -> ½
     assert heat[:, 2:, :].abs().max() == 0 and heat[:, :, 2:].abs().max() == 0
     with pytest.raises(ValueError, match="patch"):
         occlusion_map(TopLeft(), x, torch.tensor([1, 1]), patch=9)
