@@ -1,0 +1,182 @@
+"""companion.conv: every from-scratch convolution equals torch.nn.functional.conv2d, forward and backward."""
+
+import itertools
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from companion.backprop import numerical_gradient, relative_error
+from companion.conv import conv2d, conv2d_backward, conv2d_naive, conv_output_size, cross_correlate2d, im2col
+
+TOL = 1e-12  # float64: same sums in another order
+TOL32 = 1e-5  # float32
+
+# (N, C, C_out, H, W, kernel, stride, padding, dilation): batch of 1, several channels, non-square
+# kernels and images, asymmetric stride/padding/dilation, strides that do not divide evenly.
+GRID = [
+    (1, 1, 1, 5, 5, (3, 3), 1, 0, 1),
+    (2, 3, 4, 7, 9, (3, 3), 1, 1, 1),
+    (1, 2, 3, 8, 6, (2, 4), 2, 0, 1),
+    (3, 1, 2, 9, 9, (3, 3), 2, 1, 2),
+    (2, 4, 1, 10, 7, (1, 3), (1, 2), (0, 2), (1, 1)),
+    (1, 3, 5, 11, 12, (3, 2), 3, 2, (2, 3)),
+    (2, 2, 2, 6, 6, (6, 6), 1, 0, 1),  # kernel as large as the image: one output pixel
+    (1, 1, 2, 4, 5, (3, 3), 2, 3, 1),  # padding larger than half the kernel
+    (2, 3, 2, 13, 8, (5, 3), (3, 1), (1, 0), (1, 2)),
+]
+
+
+def make(N, C, C_out, H, W, kernel, dtype=torch.float64, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(N, C, H, W, generator=g, dtype=dtype)
+    weight = torch.randn(C_out, C, *kernel, generator=g, dtype=dtype)
+    bias = torch.randn(C_out, generator=g, dtype=dtype)
+    return x, weight, bias
+
+
+@pytest.mark.parametrize("N, C, C_out, H, W, kernel, stride, padding, dilation", GRID)
+@pytest.mark.parametrize("impl", [conv2d, conv2d_naive])
+def test_forward_equals_torch_float64(impl, N, C, C_out, H, W, kernel, stride, padding, dilation):
+    x, weight, bias = make(N, C, C_out, H, W, kernel)
+    ref = F.conv2d(x, weight, bias, stride, padding, dilation)
+    for b in (bias, None):
+        out = impl(x, weight, b, stride=stride, padding=padding, dilation=dilation)
+        assert out.shape == ref.shape and out.dtype == torch.float64
+        torch.testing.assert_close(out, F.conv2d(x, weight, b, stride, padding, dilation), rtol=TOL, atol=TOL)
+
+
+@pytest.mark.parametrize("N, C, C_out, H, W, kernel, stride, padding, dilation", GRID)
+def test_autograd_through_conv2d_equals_torch(N, C, C_out, H, W, kernel, stride, padding, dilation):
+    x, weight, bias = make(N, C, C_out, H, W, kernel)
+    grads = []
+    for impl in (conv2d, F.conv2d):
+        leaves = [t.clone().requires_grad_(True) for t in (x, weight, bias)]
+        out = impl(*leaves, stride=stride, padding=padding, dilation=dilation)
+        (out * torch.linspace(-1, 1, out.numel(), dtype=out.dtype).view_as(out)).sum().backward()
+        grads.append([t.grad for t in leaves])
+    for mine, ref in zip(*grads, strict=True):
+        torch.testing.assert_close(mine, ref, rtol=TOL, atol=TOL)
+
+
+@pytest.mark.parametrize("N, C, C_out, H, W, kernel, stride, padding, dilation", GRID)
+def test_hand_written_backward_equals_autograd(N, C, C_out, H, W, kernel, stride, padding, dilation):
+    x, weight, bias = make(N, C, C_out, H, W, kernel)
+    leaves = [t.clone().requires_grad_(True) for t in (x, weight, bias)]
+    out = F.conv2d(*leaves, stride, padding, dilation)
+    grad_output = torch.randn(out.shape, generator=torch.Generator().manual_seed(1), dtype=out.dtype)
+    out.backward(grad_output)
+    grad_x, grad_w, grad_b = conv2d_backward(x, weight, grad_output, stride, padding, dilation)
+    for mine, leaf in zip((grad_x, grad_w, grad_b), leaves, strict=True):
+        assert mine.shape == leaf.shape
+        torch.testing.assert_close(mine, leaf.grad, rtol=TOL, atol=TOL)
+
+
+def test_hand_written_backward_matches_finite_differences():
+    x, weight, bias = make(1, 2, 2, 6, 5, (3, 2), seed=3)
+    kwargs = dict(stride=2, padding=1, dilation=(1, 2))
+    grad_output = torch.randn(conv2d(x, weight, **kwargs).shape, generator=torch.Generator().manual_seed(4),
+                              dtype=torch.float64)
+    grad_x, grad_w, _ = conv2d_backward(x, weight, grad_output, **kwargs)
+
+    def loss(_):
+        return (conv2d(x, weight, **kwargs) * grad_output).sum()
+
+    assert relative_error(grad_x, numerical_gradient(loss, x)) < 1e-8
+    assert relative_error(grad_w, numerical_gradient(loss, weight)) < 1e-8
+
+
+@pytest.mark.parametrize("impl", [conv2d, conv2d_naive])
+def test_float32_keeps_dtype_and_agrees(impl):
+    x, weight, bias = make(2, 3, 4, 9, 8, (3, 3), dtype=torch.float32)
+    out = impl(x, weight, bias, stride=2, padding=1)
+    assert out.dtype == torch.float32
+    torch.testing.assert_close(out, F.conv2d(x, weight, bias, 2, 1), rtol=TOL32, atol=TOL32)
+
+
+@pytest.mark.parametrize("H, W, P, Q", [(5, 5, 3, 3), (6, 4, 2, 3), (4, 7, 4, 1), (3, 3, 3, 3), (1, 5, 1, 2)])
+def test_textbook_formula_is_cross_correlation(H, W, P, Q):
+    g = torch.Generator().manual_seed(H * 10 + W)
+    x, k = torch.randn(H, W, generator=g, dtype=torch.float64), torch.randn(P, Q, generator=g, dtype=torch.float64)
+    y = cross_correlate2d(x, k)
+    assert y.shape == (H - P + 1, W - Q + 1)
+    torch.testing.assert_close(y, F.conv2d(x[None, None], k[None, None])[0, 0], rtol=TOL, atol=TOL)
+
+
+def test_correlation_and_convolution_differ_by_a_kernel_flip():
+    impulse = torch.zeros(5, 5, dtype=torch.float64)
+    impulse[2, 2] = 1.0
+    k = torch.arange(1.0, 10.0, dtype=torch.float64).view(3, 3)  # asymmetric
+    padded = F.pad(impulse, (2, 2, 2, 2))
+    # correlating an impulse paints the flipped kernel; true convolution paints the kernel itself
+    torch.testing.assert_close(cross_correlate2d(padded, k)[2:5, 2:5], k.flip(0, 1))
+    torch.testing.assert_close(cross_correlate2d(padded, k.flip(0, 1))[2:5, 2:5], k)
+    symmetric = k + k.flip(0, 1)
+    torch.testing.assert_close(cross_correlate2d(padded, symmetric), cross_correlate2d(padded, symmetric.flip(0, 1)))
+
+
+def test_output_size_formula_matches_torch_over_a_grid():
+    checked = 0
+    for n, k, s, p, d in itertools.product(range(1, 9), range(1, 5), range(1, 4), range(3), range(1, 3)):
+        if d * (k - 1) + 1 > n + 2 * p:
+            with pytest.raises(ValueError, match="kernel larger than the padded input"):
+                conv_output_size(n, k, s, p, d)
+            continue
+        out = F.conv2d(torch.zeros(1, 1, n, 1), torch.zeros(1, 1, k, 1), stride=(s, 1), padding=(p, 0),
+                       dilation=(d, 1))
+        assert conv_output_size(n, k, s, p, d) == out.shape[2], (n, k, s, p, d)
+        checked += 1
+    assert checked > 400
+
+
+def test_im2col_equals_torch_unfold():
+    x, _, _ = make(2, 3, 1, 9, 7, (1, 1))
+    for kwargs in (dict(), dict(stride=2, padding=1, dilation=(2, 1))):
+        torch.testing.assert_close(im2col(x, (3, 2), **kwargs), F.unfold(x, (3, 2), **kwargs), rtol=0, atol=0)
+
+
+def test_conv2d_is_deterministic():
+    x, weight, bias = make(3, 2, 4, 10, 10, (3, 3), dtype=torch.float32)
+    assert torch.equal(conv2d(x, weight, bias, padding=1), conv2d(x, weight, bias, padding=1))
+
+
+@pytest.mark.parametrize("impl", [conv2d, conv2d_naive])
+def test_bad_input_says_what_was_expected_and_what_arrived(impl):
+    x, weight, bias = make(2, 3, 4, 8, 8, (3, 3))
+    with pytest.raises(ValueError, match=r"channel mismatch: x has 3 channels, so expected weight of shape "
+                                         r"\(4, 3, 3, 3\), got \(4, 2, 3, 3\)"):
+        impl(x, weight[:, :2])
+    with pytest.raises(ValueError, match=r"kernel larger than the padded input.*spans 9.*size 8"):
+        impl(x, torch.zeros(4, 3, 9, 9, dtype=torch.float64))
+    with pytest.raises(ValueError, match=r"kernel larger than the padded input.*dilation 4 spans 9"):
+        impl(x, weight, dilation=4)
+    with pytest.raises(ValueError, match=r"expected x of shape \(N, C, H, W\), got \(3, 8, 8\)"):
+        impl(x[0], weight)
+    with pytest.raises(ValueError, match=r"expected weight of shape \(C_out, C, kH, kW\), got \(3, 3, 3\)"):
+        impl(x, weight[0])
+    with pytest.raises(ValueError, match=r"expected bias of shape \(4,\), one per output channel, got \(3,\)"):
+        impl(x, weight, bias[:3])
+    with pytest.raises(TypeError, match=r"expected weight of dtype torch.float64 .* got torch.float32"):
+        impl(x, weight.float())
+    with pytest.raises(TypeError, match=r"expected x to be a torch.Tensor, got ndarray"):
+        impl(x.numpy(), weight)
+    with pytest.raises(TypeError, match=r"expected x of dtype torch.float32 or torch.float64, got torch.int64"):
+        impl(x.long(), weight)
+    with pytest.raises(TypeError, match=r"expected stride to be an int or a pair of ints, got \(1, 2, 3\)"):
+        impl(x, weight, stride=(1, 2, 3))
+    with pytest.raises(ValueError, match=r"expected stride >= 1, got 0"):
+        impl(x, weight, stride=0)
+    with pytest.raises(ValueError, match=r"expected padding >= 0, got \(0, -1\)"):
+        impl(x, weight, padding=(0, -1))
+
+
+def test_bad_input_to_the_textbook_formula_and_the_backward():
+    with pytest.raises(ValueError, match=r"expected x of shape \(H, W\), got \(1, 4, 4\)"):
+        cross_correlate2d(torch.zeros(1, 4, 4), torch.zeros(2, 2))
+    with pytest.raises(ValueError, match=r"no larger than the image \(4, 4\), got \(5, 2\)"):
+        cross_correlate2d(torch.zeros(4, 4), torch.zeros(5, 2))
+    x, weight, _ = make(1, 2, 3, 6, 6, (3, 3))
+    with pytest.raises(ValueError, match=r"grad_output of shape \(1, 3, 4, 4\) \(the output's\), got \(1, 3, 6, 6\)"):
+        conv2d_backward(x, weight, torch.zeros(1, 3, 6, 6, dtype=torch.float64))
+    with pytest.raises(TypeError, match="kernel_size to be an int"):
+        conv_output_size(8, 2.5)
