@@ -1,0 +1,1 @@
+"""Measures the book on whatever machine runs it: `python -m benchmarks --help`."""
