@@ -1,0 +1,359 @@
+"""The book as a reader sees it: JupyterLab in headless Chromium opens every chapter, and a widget works.
+
+nbval compares what the kernel printed; this test looks at what the browser shows. It starts
+JupyterLab on 127.0.0.1 (a free port, a token, settings and runtime files in a temporary directory),
+drives Debian's Chromium with Playwright (`executable_path`, nothing downloaded) and
+
+1. runs a small widget notebook built here (an IntSlider driving a printout and a matplotlib figure
+   with a Chinese title), moves the slider with the keyboard and asserts that the printout and the
+   figure changed;
+2. opens every chapter in notebooks/ from the file browser and checks that the stored outputs render:
+   every cell is there, every figure image decoded, no stderr or unexpected errors, no output
+   without a renderer, no MathJax error, and the Chinese characters of the headings drawn as glyphs.
+
+Notebooks are copied to a temporary directory first, so the work tree is never touched. Screenshots
+go to $COMPANION_SCREENSHOTS if set, else to pytest's temporary directory; the path is printed.
+
+Chinese in figures is drawn by matplotlib into the PNG (companion.plot's CJK font), so in the browser
+it only has to decode. Chinese in markdown is drawn by the browser with the reader's system fonts; a
+machine without a CJK font shows boxes. The browser here is given the CJK font the book already ships
+(mplfonts' Noto Sans CJK SC, through a private fontconfig file), as any desktop with a CJK font would.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from importlib.resources import files
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+REPO = Path(__file__).resolve().parents[1]
+CHAPTERS = sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+CHROMIUM = os.environ.get("COMPANION_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+# Flags that keep Chromium quiet on a closed network (no background connections, no updates).
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+STARTUP_TIMEOUT_S = 60
+STEP_TIMEOUT_MS = 30_000
+FIXTURE = "widget_fixture.ipynb"
+
+playwright_api = pytest.importorskip(
+    "playwright.sync_api", reason="playwright is not installed (pip install -r requirements.txt)"
+)
+if not os.access(CHROMIUM, os.X_OK):
+    pytest.skip(
+        f"Chromium not found at {CHROMIUM}: install Debian's chromium (apt-get install chromium) "
+        "or set COMPANION_CHROMIUM to its path",
+        allow_module_level=True,
+    )
+
+# The callback under test: the printout and the figure's Chinese title both follow the slider.
+WIDGET_SOURCE = """\
+def show_wave(k):
+    print(f"k = {k}, k squared = {k * k}")
+    x = np.linspace(0.0, 2.0 * np.pi, 200)
+    fig, ax = plt.subplots(figsize=(4, 2.5))
+    ax.plot(x, np.sin(k * x))
+    ax.set_title(f"正弦波 sin(kx), k = {k}")
+    plt.show()
+
+
+slider = widgets.IntSlider(value=3, min=1, max=9, description="k")
+widgets.interact(show_wave, k=slider);"""
+
+
+def widget_notebook() -> nbformat.NotebookNode:
+    """A chapter in miniature: a Chinese heading, the usual imports and one interact widget."""
+    cells = [
+        new_markdown_cell("# 1.0 正弦波 · A slider fixture"),
+        new_code_cell("import ipywidgets as widgets\nimport numpy as np\nfrom matplotlib import pyplot as plt\n\n"
+                      "import companion.plot  # the CJK font for the figure's title"),
+        new_code_cell(WIDGET_SOURCE, metadata={"tags": ["nbval-ignore-output"]}),
+    ]
+    kernelspec = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
+    return new_notebook(cells=cells, metadata={"kernelspec": kernelspec})
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def write_settings(settings_dir: Path) -> None:
+    """User settings: render every cell (no windowing), no news fetching, kernels stop with their tab."""
+    settings = {
+        "notebook-extension/tracker": {"windowingMode": "none", "kernelShutdown": True},
+        "apputils-extension/notification": {"fetchNews": "false", "checkForUpdates": False},
+    }
+    for name, values in settings.items():
+        path = settings_dir / "@jupyterlab" / f"{name}.jupyterlab-settings"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(values))
+
+
+def fontconfig_with_book_font(directory: Path) -> Path:
+    """A fontconfig file: the system's fonts plus the CJK font that companion.plot uses for figures."""
+    from companion.plot import BUNDLED_FONT_FILE
+
+    fonts = directory / "fonts"
+    fonts.mkdir(parents=True)
+    (fonts / BUNDLED_FONT_FILE).symlink_to(Path(str(files("mplfonts") / "fonts" / BUNDLED_FONT_FILE)))
+    config = directory / "fonts.conf"
+    config.write_text(
+        '<?xml version="1.0"?>\n<!DOCTYPE fontconfig SYSTEM "fonts.dtd">\n<fontconfig>\n'
+        '  <include ignore_missing="yes">/etc/fonts/fonts.conf</include>\n'
+        f"  <dir>{fonts}</dir>\n  <cachedir>{directory / 'cache'}</cachedir>\n</fontconfig>\n"
+    )
+    return config
+
+
+@pytest.fixture(scope="module")
+def screenshots(tmp_path_factory, pytestconfig) -> Path:
+    out = Path(os.environ.get("COMPANION_SCREENSHOTS") or tmp_path_factory.mktemp("screenshots"))
+    out.mkdir(parents=True, exist_ok=True)
+    capture = pytestconfig.pluginmanager.get_plugin("capturemanager")
+    with capture.global_and_fixture_disabled():
+        print(f"\nbrowser test: screenshots in {out}")
+    return out
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    """JupyterLab on 127.0.0.1 serving a temporary copy of the chapters; yields (url, root)."""
+    base = tmp_path_factory.mktemp("lab")
+    root = base / "root"
+    root.mkdir()
+    for chapter in CHAPTERS:
+        shutil.copy2(chapter, root / chapter.name)
+    nbformat.write(widget_notebook(), root / FIXTURE)
+    # Everything JupyterLab and IPython write (settings, workspaces, runtime files) stays under base.
+    env = dict(os.environ, JUPYTER_PLATFORM_DIRS="1")
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"  # the kernel is this Python
+    private_dirs = {
+        "JUPYTER_CONFIG_DIR": "config",
+        "JUPYTER_RUNTIME_DIR": "runtime",
+        "JUPYTER_DATA_DIR": "data",
+        "JUPYTERLAB_SETTINGS_DIR": "settings",
+        "JUPYTERLAB_WORKSPACES_DIR": "workspaces",
+        "IPYTHONDIR": "ipython",
+    }
+    for var, name in private_dirs.items():
+        (base / name).mkdir()
+        env[var] = str(base / name)
+    write_settings(base / "settings")
+    port, token = free_port(), secrets.token_hex(16)
+    command = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1",
+               f"--ServerApp.port={port}", "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
+               f"--ServerApp.root_dir={root}", "--ServerApp.allow_root=True"]
+    log_path = base / "jupyterlab.log"
+    with open(log_path, "w") as log:
+        server = subprocess.Popen(command, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                  start_new_session=True)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + STARTUP_TIMEOUT_S
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2):
+                    break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    tail = log_path.read_text()[-2000:]
+                    pytest.fail(f"JupyterLab did not answer within {STARTUP_TIMEOUT_S} s (exit code "
+                                f"{server.poll()}); log:\n{tail}")
+                time.sleep(0.3)
+        yield f"{url}/lab?token={token}", root
+    finally:
+        # SIGTERM lets the server shut its kernels down; SIGKILL the group if it hangs.
+        server.terminate()
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
+
+
+@pytest.fixture(scope="module")
+def page(lab, tmp_path_factory):
+    """One JupyterLab page for the whole module (loading the app costs ~10 s); collects console errors."""
+    url, _ = lab
+    env = dict(os.environ, FONTCONFIG_FILE=str(fontconfig_with_book_font(tmp_path_factory.mktemp("fontconfig"))))
+    with playwright_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, env=env)
+        try:
+            context = browser.new_context(viewport={"width": 1280, "height": 1000})
+            page = context.new_page()
+            page.set_default_timeout(STEP_TIMEOUT_MS)
+            page.console_errors = []
+            page.on("console", lambda m: page.console_errors.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda e: page.console_errors.append(f"uncaught: {e}"))
+            page.goto(url)
+            page.locator(".jp-DirListing-item").first.wait_for(timeout=60_000)
+            yield page
+        finally:
+            browser.close()
+
+
+def open_notebook(page, name: str):
+    """Open a notebook from the file browser, as a reader would; returns its panel once the kernel is idle."""
+    page.locator(".jp-DirListing-item", has_text=name).first.dblclick()
+    panel = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden)")
+    panel.locator(".jp-Notebook .jp-Cell").first.wait_for()
+    # The kernel name next to "Idle" in the status bar: the notebook is loaded and its kernel ready.
+    page.locator(".jp-StatusBar-Item", has_text=re.compile(r"\(ipykernel\) \| Idle")).first.wait_for(timeout=60_000)
+    return panel
+
+
+def close_active_tab(page) -> None:
+    """File > Close Tab, discarding changes (the copy was executed, nothing is worth saving)."""
+    page.click(".lm-MenuBar-itemLabel:text-is('File')")
+    page.click(".lm-Menu-itemLabel:text-is('Close Tab')")
+    discard = page.locator(".jp-Dialog button", has_text="Discard")
+    try:
+        discard.click(timeout=2_000)
+    except playwright_api.TimeoutError:
+        pass  # an unchanged notebook closes without asking
+    page.locator(".jp-NotebookPanel:not(.lm-mod-hidden)").wait_for(state="detached")
+
+
+# For each heading with Chinese characters: the characters that the heading's own font stack draws
+# exactly like an unassigned code point (U+0378), i.e. as the missing-glyph box ("tofu").
+TOFU_IN_HEADINGS_JS = r"""
+(panel) => {
+  const draw = (ch, font) => {
+    const canvas = document.createElement('canvas');
+    canvas.width = 96; canvas.height = 96;
+    const ctx = canvas.getContext('2d');
+    ctx.font = font; ctx.textBaseline = 'top'; ctx.fillText(ch, 8, 8);
+    return canvas.toDataURL();
+  };
+  return [...panel.querySelectorAll('.jp-RenderedMarkdown :is(h1, h2, h3, h4, h5, h6)')]
+    .map(h => {
+      const han = [...new Set([...h.textContent].filter(c => /\p{Script=Han}/u.test(c)))];
+      const style = getComputedStyle(h);
+      const font = `${style.fontWeight} ${style.fontSize} ${style.fontFamily}`;
+      const tofu = draw('\u0378', font);
+      return {text: h.textContent.trim(), han: han.length, boxes: han.filter(c => draw(c, font) === tofu)};
+    })
+    .filter(h => h.han > 0);
+}
+"""
+
+IMAGES_JS = """
+(panel) => [...panel.querySelectorAll('.jp-OutputArea-output img')]
+  .map(img => ({complete: img.complete, width: img.naturalWidth, height: img.naturalHeight}))
+"""
+
+
+def assert_headings_are_glyphs(panel) -> list[dict]:
+    headings = panel.evaluate(TOFU_IN_HEADINGS_JS)
+    boxed = [h for h in headings if h["boxes"]]
+    assert not boxed, f"Chinese characters drawn as missing-glyph boxes in headings: {boxed}"
+    return headings
+
+
+def expect(wait, what: str, shown) -> None:
+    """Run a Playwright wait; on timeout fail with what was expected and what the page shows instead."""
+    try:
+        wait()
+    except playwright_api.TimeoutError:
+        pytest.fail(f"{what}; the widget's output shows instead:\n{shown.inner_text()}", pytrace=False)
+
+
+def test_widget_slider_changes_printout_and_figure(page, screenshots):
+    panel = open_notebook(page, FIXTURE)
+    page.click(".lm-MenuBar-itemLabel:text-is('Run')")
+    page.click(".lm-Menu-itemLabel:text-is('Run All Cells')")
+    output = panel.locator(".widget-output")
+    handle = panel.locator(".widget-slider .noUi-handle")
+    handle.wait_for()
+    expect(output.get_by_text("k = 3, k squared = 9").wait_for, "no printout for k = 3", output)
+    figure = output.locator("img")
+    expect(figure.wait_for, "no figure for k = 3", output)
+    before = figure.get_attribute("src")
+    panel.screenshot(path=screenshots / "widget_before.png")
+
+    # Two presses of the right arrow key on the focused handle: k = 3 -> 5.
+    handle.focus()
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("ArrowRight")
+    assert panel.locator(".widget-readout").first.inner_text().strip() == "5"
+    expect(output.get_by_text("k = 5, k squared = 25").wait_for, "no printout for k = 5 after the slider moved", output)
+    new_figure = "([el, src]) => el.querySelector('img') !== null && el.querySelector('img').src !== src"
+    expect(lambda: page.wait_for_function(new_figure, arg=[output.element_handle(), before]),
+           "no new figure after the slider moved to k = 5", output)
+    panel.screenshot(path=screenshots / "widget_after.png")
+
+    assert output.get_by_text("k = 3, k squared = 9").count() == 0, "the old printout was not cleared"
+    images = panel.evaluate(IMAGES_JS)
+    assert len(images) == 1 and images[0]["complete"] and images[0]["width"] > 0, images
+    # matplotlib writes a "Glyph ... missing from font" warning to stderr when it draws a box.
+    stderr = panel.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
+    assert stderr.count() == 0, stderr.all_inner_texts()
+    assert_headings_are_glyphs(panel)
+    close_active_tab(page)
+
+
+@pytest.mark.skipif(not CHAPTERS, reason="no chapter notebooks in notebooks/ yet")
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=[c.stem for c in CHAPTERS])
+def test_chapter_renders_its_stored_outputs(lab, page, screenshots, chapter):
+    notebook = nbformat.read(lab[1] / chapter.name, as_version=4)  # the copy the browser sees
+    outputs = [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.outputs]
+    n_png = sum("image/png" in o.get("data", {}) for o in outputs)
+    n_errors = sum(o.output_type == "error" for o in outputs)
+    has_math = any("$" in cell.source for cell in notebook.cells if cell.cell_type == "markdown")
+
+    errors_before = len(page.console_errors)
+    panel = open_notebook(page, chapter.name)
+    cells = panel.locator(".jp-Notebook .jp-Cell")
+    assert cells.count() == len(notebook.cells)
+    panel.locator(".jp-RenderedMarkdown").first.wait_for()
+    page.wait_for_function(
+        "(panel) => [...panel.querySelectorAll('.jp-OutputArea-output img')].every(img => img.complete)",
+        arg=panel.element_handle(),
+    )
+    panel.screenshot(path=screenshots / f"{chapter.stem}_top.png")
+
+    images = panel.evaluate(IMAGES_JS)
+    assert len(images) >= n_png, f"{n_png} stored PNG figures, {len(images)} images on the page"
+    broken = [i for i, image in enumerate(images) if image["width"] == 0]
+    assert not broken, f"figures that did not decode (index among images): {broken}"
+    if images:
+        first_figure = panel.locator(".jp-OutputArea-output img").first
+        first_figure.scroll_into_view_if_needed()
+        first_figure.screenshot(path=screenshots / f"{chapter.stem}_first_figure.png")
+
+    # Tracebacks render as stderr; the only ones allowed are the stored ones (raises-exception cells).
+    stderr = panel.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
+    assert stderr.count() == n_errors, stderr.all_inner_texts()
+    page_text = panel.inner_text()
+    for message in ["No renderer could be found", "Error displaying widget", "Javascript Error"]:
+        assert message not in page_text, f"{message!r} shown in {chapter.name}"
+    if has_math:
+        panel.locator("mjx-container").first.wait_for()
+        assert panel.locator("mjx-merror").count() == 0, panel.locator("mjx-merror").all_inner_texts()
+    assert_headings_are_glyphs(panel)
+    new_errors = page.console_errors[errors_before:]
+    assert not new_errors, f"browser console errors while opening {chapter.name}: {new_errors}"
+    close_active_tab(page)
