@@ -13,7 +13,13 @@ which `optimal_discriminator` computes.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+from tqdm.auto import tqdm
 
 
 def optimal_discriminator(p_data: torch.Tensor, p_model: torch.Tensor) -> torch.Tensor:
@@ -53,3 +59,243 @@ def optimal_discriminator(p_data: torch.Tensor, p_model: torch.Tensor) -> torch.
     both_zero = total == 0
     ratio = p_data / torch.where(both_zero, torch.ones_like(total), total)
     return torch.where(both_zero, torch.full_like(total, 0.5), ratio)
+
+
+# ---------------------------------------------------------------------------------------------
+# The textbook's GAN (listing 1.4.2), corrected: DCGAN-style networks (Radford et al., 2016,
+# "Unsupervised Representation Learning with Deep Convolutional GANs").
+
+
+def upsampling_plan(image_size: int) -> tuple[int, int]:
+    """(first side s0, number k of 2× steps) with s0 · 2^k = image_size: halve while the side is even and ≥ 8.
+
+    28 -> (7, 2), 16 -> (4, 2) (the listing's 1 -> 4 -> 8 -> 16), 8 -> (4, 1), odd sides -> (S, 0).
+    """
+    if not isinstance(image_size, int) or isinstance(image_size, bool) or image_size < 2:
+        raise ValueError(f"expected image_size to be an int >= 2, got {image_size!r}")
+    side, k = image_size, 0
+    while side % 2 == 0 and side >= 8:
+        side, k = side // 2, k + 1
+    return side, k
+
+
+class Generator(nn.Module):
+    """z (N, latent_dim) -> images (N, C, S, S) in [-1, 1]: a transposed-convolution stack.
+
+    The listing stacked three ConvTranspose2d with nothing in between (a linear map, then tanh)
+    and always made 16×16. Here the first layer projects z to an s0×s0 map, each later layer
+    doubles the side (kernel 4, stride 2, padding 1), with BatchNorm and ReLU between layers.
+    """
+
+    def __init__(self, out_channels: int = 3, image_size: int = 28, latent_dim: int = 100, width: int = 32):
+        super().__init__()
+        s0, k = upsampling_plan(image_size)
+        if out_channels < 1 or latent_dim < 1 or width < 1:
+            raise ValueError(f"expected positive out_channels, latent_dim, width, got "
+                             f"{out_channels}, {latent_dim}, {width}")
+        self.out_channels, self.image_size, self.latent_dim = out_channels, image_size, latent_dim
+        channels = [latent_dim] + [width * 2 ** (k - 1 - i) for i in range(k)] + [out_channels]
+        layers: list[nn.Module] = []
+        for i, (c_in, c_out) in enumerate(zip(channels[:-1], channels[1:], strict=True)):
+            if i == 0:
+                layers.append(nn.ConvTranspose2d(c_in, c_out, s0, 1, 0, bias=False))  # 1×1 -> s0×s0
+            else:
+                layers.append(nn.ConvTranspose2d(c_in, c_out, 4, 2, 1, bias=False))  # side × 2
+            if i < len(channels) - 2:
+                layers += [nn.BatchNorm2d(c_out), nn.ReLU()]
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        if not isinstance(z, torch.Tensor) or z.ndim != 2 or z.shape[1] != self.latent_dim:
+            raise ValueError(f"expected z of shape (N, {self.latent_dim}), got {tuple(getattr(z, 'shape', ()))}")
+        N = z.shape[0]
+        x = self.net(z.view(N, self.latent_dim, 1, 1))  # (N, C, S, S)
+        return torch.tanh(x)
+
+
+class Discriminator(nn.Module):
+    """images (N, C, S, S) in [-1, 1] -> logits (N,): one score per image, not a map.
+
+    The listing's five padded 3×3/4×4 convolutions kept the side (28 -> 29) and returned a 29×29
+    map of sigmoids. Here strided convolutions (kernel 4, stride 2, padding 1) halve the side down
+    to s0 and a last s0×s0 convolution reads one logit per image; LeakyReLU(0.2) in between. The
+    sigmoid is left to the loss (BCEWithLogits, numerically stable).
+    """
+
+    def __init__(self, in_channels: int = 3, image_size: int = 28, width: int = 32):
+        super().__init__()
+        s0, k = upsampling_plan(image_size)
+        self.in_channels, self.image_size = in_channels, image_size
+        channels = [in_channels] + [width * 2 ** i for i in range(k)]
+        layers: list[nn.Module] = []
+        for c_in, c_out in zip(channels[:-1], channels[1:], strict=True):
+            layers += [nn.Conv2d(c_in, c_out, 4, 2, 1), nn.LeakyReLU(0.2)]  # side / 2
+        layers.append(nn.Conv2d(channels[-1], 1, s0, 1, 0))  # s0×s0 -> 1×1
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        expected = (self.in_channels, self.image_size, self.image_size)
+        if not isinstance(x, torch.Tensor) or x.ndim != 4 or tuple(x.shape[1:]) != expected:
+            raise ValueError(f"expected x of shape (N, {', '.join(map(str, expected))}), "
+                             f"got {tuple(getattr(x, 'shape', ()))}")
+        return self.net(x).view(x.shape[0])  # (N,)
+
+
+class GAN(nn.Module):
+    """A trained generator/discriminator pair; `sample` and `decode` give images in [0, 1]."""
+
+    def __init__(self, generator: Generator, discriminator: Discriminator):
+        super().__init__()
+        self.generator, self.discriminator = generator, discriminator
+        self.latent_dim = generator.latent_dim
+
+    def sample_latent(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """n latent codes z ~ N(0, I), (n, latent_dim), drawn on the CPU (so seeds agree everywhere)."""
+        if not isinstance(n, int) or n < 1:
+            raise ValueError(f"expected n to be a positive int, got {n!r}")
+        dtype = next(self.parameters()).dtype
+        return torch.randn(n, self.latent_dim, generator=generator, dtype=dtype)
+
+    @torch.no_grad()
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """Images (N, C, S, S) in [0, 1] for latent codes z (N, latent_dim), in eval mode."""
+        was_training = self.training
+        self.eval()
+        device = next(self.parameters()).device
+        images = (self.generator(z.to(device)) + 1) / 2  # tanh's [-1, 1] -> [0, 1]
+        self.train(was_training)
+        return images
+
+    def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """n new images (n, C, S, S) in [0, 1]; pass a CPU generator to make them reproducible."""
+        return self.decode(self.sample_latent(n, generator))
+
+
+@dataclass(frozen=True)
+class GANConfig:
+    """How `train_gan` trains: DCGAN's Adam settings, a fixed number of epochs."""
+
+    epochs: int = 200
+    batch_size: int = 64
+    latent_dim: int = 32
+    width: int = 64
+    lr: float = 2e-4
+    betas: tuple[float, float] = (0.5, 0.999)
+    snapshot_epochs: tuple[int, ...] = ()
+
+    def __post_init__(self):
+        for name in ("epochs", "batch_size", "latent_dim", "width"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"expected {name} to be a positive int, got {value!r}")
+        if not self.lr > 0:
+            raise ValueError(f"expected lr > 0, got {self.lr!r}")
+
+
+def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+    """−[log D(x) + log(1 − D(G(z)))], averaged: the discriminator ascends V (eq. 1 of Goodfellow et al.)."""
+    return (F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits))
+            + F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits)))
+
+
+def generator_loss(fake_logits: torch.Tensor) -> torch.Tensor:
+    """Non-saturating generator loss −log D(G(z)) (Goodfellow et al., §3), in place of log(1 − D(G(z)))."""
+    return F.binary_cross_entropy_with_logits(fake_logits, torch.ones_like(fake_logits))
+
+
+def train_gan(
+    images: torch.Tensor,
+    config: GANConfig | None = None,
+    *,
+    device: torch.device | str | None = None,
+    generator: torch.Generator | None = None,
+    progress: bool = True,
+) -> tuple[GAN, dict[str, list]]:
+    """Train a DCGAN on images in [0, 1]; return the GAN (in eval mode) and its history.
+
+    Each step: (1) the discriminator descends `discriminator_loss` on a real batch and a fake batch
+    whose graph is cut (`detach`), (2) the generator descends the non-saturating `generator_loss`
+    through the updated discriminator; each optimiser zeroes its own gradients first.
+
+    Args:
+        images: (N, C, S, S) float images in [0, 1] (scaled to tanh's [-1, 1] inside).
+        config: `GANConfig()` if None.
+        device: where to train; the GAN is returned there.
+        generator: a CPU generator for the weights, the batches and z; same seed, same GAN.
+        progress: show a tqdm progress bar over epochs.
+
+    Returns:
+        (gan, history): per-epoch lists "d_loss", "g_loss", "d_real" and "d_fake" (mean D(x) and
+        D(G(z)) as probabilities); "snapshot_epochs" and "snapshots", images (16, C, S, S) in
+        [0, 1] from one fixed z after each epoch listed in config.snapshot_epochs.
+
+    Raises:
+        FloatingPointError: if a loss becomes nan or inf.
+    """
+    config = GANConfig() if config is None else config
+    if not isinstance(config, GANConfig):
+        raise TypeError(f"expected config to be a GANConfig, got {type(config).__name__}")
+    if not isinstance(images, torch.Tensor):
+        raise TypeError(f"expected images to be a torch.Tensor, got {type(images).__name__}")
+    if images.ndim != 4 or images.shape[2] != images.shape[3] or not images.is_floating_point():
+        raise ValueError(f"expected float images of shape (N, C, S, S), got {tuple(images.shape)} {images.dtype}")
+    if not torch.isfinite(images).all() or images.min() < 0 or images.max() > 1:
+        raise ValueError(f"expected images in [0, 1], got values in [{images.min().item():.3g}, "
+                         f"{images.max().item():.3g}]")
+    device = torch.device("cpu") if device is None else torch.device(device)
+    if generator is None:
+        generator = torch.Generator().manual_seed(int(torch.randint(2**62, (1,))))
+
+    N, C, S, _ = images.shape
+    with torch.random.fork_rng(devices=[]):  # the initial weights come from `generator`
+        torch.manual_seed(int(torch.randint(2**62, (1,), generator=generator)))
+        gan = GAN(Generator(C, S, config.latent_dim, config.width), Discriminator(C, S, config.width))
+    gan = gan.to(device=device, dtype=images.dtype)
+    G, D = gan.generator, gan.discriminator
+    opt_g = torch.optim.Adam(G.parameters(), lr=config.lr, betas=config.betas)
+    opt_d = torch.optim.Adam(D.parameters(), lr=config.lr, betas=config.betas)
+    loader = DataLoader(TensorDataset(images * 2 - 1), batch_size=config.batch_size, shuffle=True,
+                        generator=generator, drop_last=N >= 2 * config.batch_size)
+    fixed_z = gan.sample_latent(16, generator)
+    history: dict[str, list] = {"d_loss": [], "g_loss": [], "d_real": [], "d_fake": [],
+                                "snapshot_epochs": [], "snapshots": []}
+
+    step = 0
+    for epoch in tqdm(range(1, config.epochs + 1), desc="GAN epochs", disable=not progress):
+        gan.train()
+        sums = dict.fromkeys(("d_loss", "g_loss", "d_real", "d_fake"), 0.0)
+        for (real,) in loader:
+            real = real.to(device)
+            B = real.shape[0]
+            z = torch.randn(B, config.latent_dim, generator=generator, dtype=images.dtype).to(device)
+            fake = G(z)  # (B, C, S, S)
+
+            # (1) discriminator: real -> 1, fake -> 0; detach so no gradient reaches G here
+            real_logits, fake_logits = D(real), D(fake.detach())
+            d_loss = discriminator_loss(real_logits, fake_logits)
+            opt_d.zero_grad()
+            d_loss.backward()
+            opt_d.step()
+
+            # (2) generator: make the updated D call the fakes real (non-saturating loss)
+            fake_logits = D(fake)
+            g_loss = generator_loss(fake_logits)
+            opt_g.zero_grad()
+            g_loss.backward()
+            opt_g.step()
+
+            if not (torch.isfinite(d_loss) and torch.isfinite(g_loss)):
+                raise FloatingPointError(f"loss became nan/inf at step {step} (d_loss={d_loss.item()}, "
+                                         f"g_loss={g_loss.item()}); lower the learning rate (lr={config.lr})")
+            step += 1
+            sums["d_loss"] += d_loss.item()
+            sums["g_loss"] += g_loss.item()
+            sums["d_real"] += torch.sigmoid(real_logits).mean().item()
+            sums["d_fake"] += torch.sigmoid(fake_logits).mean().item()
+        for key, total in sums.items():
+            history[key].append(total / len(loader))
+        if epoch in config.snapshot_epochs:
+            history["snapshot_epochs"].append(epoch)
+            history["snapshots"].append(gan.decode(fixed_z).cpu())
+    gan.eval()
+    return gan, history

@@ -47,3 +47,95 @@ def test_optimal_discriminator_keeps_dtype_and_shape():
 def test_optimal_discriminator_rejects_bad_input(p, q, error, message):
     with pytest.raises(error, match=message):
         optimal_discriminator(p, q)
+
+
+# --- the corrected networks and their training ------------------------------------------------
+
+from companion.data import load_digits  # noqa: E402
+from companion.gan import (  # noqa: E402
+    GAN,
+    Discriminator,
+    GANConfig,
+    Generator,
+    discriminator_loss,
+    generator_loss,
+    train_gan,
+    upsampling_plan,
+)
+
+
+@pytest.mark.parametrize("size, plan", [(28, (7, 2)), (16, (4, 2)), (8, (4, 1)), (7, (7, 0)), (64, (4, 4))])
+def test_upsampling_plan(size, plan):
+    assert upsampling_plan(size) == plan
+
+
+@pytest.mark.parametrize("channels, size", [(3, 28), (1, 8), (3, 16), (1, 7)])
+def test_generator_and_discriminator_shapes(channels, size):
+    G, D = Generator(channels, size, latent_dim=10, width=8), Discriminator(channels, size, width=8)
+    x = G(torch.randn(5, 10))
+    assert x.shape == (5, channels, size, size)
+    assert x.min() >= -1 and x.max() <= 1
+    assert D(x).shape == (5,)  # one logit per image, not the listing's 29×29 map
+
+
+def test_generator_is_not_linear_in_z():
+    # The listing's generator (three ConvTranspose2d, nothing between) is linear before its tanh;
+    # the corrected one must not be.
+    torch.manual_seed(0)
+    G = Generator(1, 8, latent_dim=6, width=8).double().eval()
+    pre = lambda z: torch.atanh(G(z).clamp(-1 + 1e-12, 1 - 1e-12))  # noqa: E731
+    z1, z2 = torch.randn(4, 6, dtype=torch.float64), torch.randn(4, 6, dtype=torch.float64)
+    assert (pre(z1 + z2) - pre(z1) - pre(z2)).abs().max() > 1e-2
+
+
+def test_losses_are_the_binary_cross_entropies_of_the_value_function():
+    real, fake = torch.tensor([2.0, -1.0], dtype=torch.float64), torch.tensor([0.5, -3.0], dtype=torch.float64)
+    d = torch.sigmoid
+    expected_d = -(torch.log(d(real)).mean() + torch.log(1 - d(fake)).mean())
+    torch.testing.assert_close(discriminator_loss(real, fake), expected_d, rtol=1e-12, atol=0)
+    torch.testing.assert_close(generator_loss(fake), -torch.log(d(fake)).mean(), rtol=1e-12, atol=0)
+
+
+@pytest.mark.parametrize("bad, message", [(torch.randn(2, 3, 28, 28), r"expected x of shape \(N, 1, 8, 8\)"),
+                                          (torch.randn(1, 8, 8), r"got \(1, 8, 8\)")])
+def test_discriminator_rejects_wrong_shapes(bad, message):
+    with pytest.raises(ValueError, match=message):
+        Discriminator(1, 8)(bad)
+
+
+def test_generator_rejects_wrong_latent_shape():
+    with pytest.raises(ValueError, match=r"expected z of shape \(N, 100\), got \(2, 100, 1, 1\)"):
+        Generator(3, 28)(torch.randn(2, 100, 1, 1))
+
+
+def _tiny_run(seed):
+    images, _ = load_digits("train")
+    config = GANConfig(epochs=2, batch_size=32, latent_dim=8, width=8, snapshot_epochs=(2,))
+    return train_gan(images[:64], config, generator=torch.Generator().manual_seed(seed), progress=False)
+
+
+def test_train_gan_smoke_history_samples_and_determinism():
+    gan, history = _tiny_run(0)
+    gan2, history2 = _tiny_run(0)
+    assert isinstance(gan, GAN) and not gan.training
+    assert all(len(history[key]) == 2 for key in ("d_loss", "g_loss", "d_real", "d_fake"))
+    assert history["snapshot_epochs"] == [2] and history["snapshots"][0].shape == (16, 1, 8, 8)
+    samples = gan.sample(5, torch.Generator().manual_seed(1))
+    assert samples.shape == (5, 1, 8, 8) and samples.min() >= 0 and samples.max() <= 1
+    assert {k: v for k, v in history.items() if k != "snapshots"} == \
+        {k: v for k, v in history2.items() if k != "snapshots"}
+    assert torch.equal(samples, gan2.sample(5, torch.Generator().manual_seed(1)))
+
+
+def test_train_gan_rejects_bad_images():
+    with pytest.raises(ValueError, match=r"in \[0, 1\]"):
+        train_gan(torch.rand(8, 1, 8, 8) * 2 - 1, GANConfig(epochs=1), progress=False)
+    with pytest.raises(ValueError, match=r"\(N, C, S, S\), got \(8, 8, 8\)"):
+        train_gan(torch.rand(8, 8, 8), GANConfig(epochs=1), progress=False)
+
+
+def test_diverging_gan_stops_with_a_clear_error():
+    images, _ = load_digits("train")
+    with pytest.raises(FloatingPointError, match="loss became nan/inf at step"):
+        train_gan(images[:64], GANConfig(epochs=3, batch_size=32, latent_dim=4, width=4, lr=1e30),
+                  generator=torch.Generator().manual_seed(0), progress=False)
