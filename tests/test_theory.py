@@ -112,3 +112,13 @@ def test_reparameterised_gradient_has_far_less_variance_than_the_score_function(
     assert abs(reparam.mean().item() - 2) < 0.06 and abs(score.mean().item() - 2) < 1.0  # both unbiased
     assert abs(reparam.var().item() / 4 - 1) < 0.05
     assert abs(score.var().item() / (30 + 22 * 9 + 4 * 81) - 1) < 0.15
+
+
+@pytest.mark.parametrize("function", [gaussian_kl, reparameterize])
+def test_mismatched_or_wrongly_ranked_mu_and_logvar_are_rejected(function):
+    with pytest.raises(ValueError, match=r"same shape .* got mu \(4, 2\) and logvar \(4, 3\)"):
+        function(torch.zeros(4, 2), torch.zeros(4, 3))
+    with pytest.raises(ValueError, match=r"mu of shape \(N, latent_dim\), got \(4,\)"):
+        function(torch.zeros(4), torch.zeros(4))
+    with pytest.raises(TypeError, match="mu to be a torch.Tensor"):
+        function([0.0], torch.zeros(1, 1))
