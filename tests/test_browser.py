@@ -35,6 +35,7 @@ import time
 import urllib.request
 from importlib.resources import files
 from pathlib import Path
+from urllib.parse import unquote, urlparse
 
 import nbformat
 import pytest
@@ -216,25 +217,33 @@ def page(lab, tmp_path_factory):
 
 
 def open_notebook(page, name: str):
-    """Open a notebook from the file browser, as a reader would; returns its panel once the kernel is idle."""
+    """Open a notebook from the file browser, as a reader would; returns its panel once the cells are there."""
     page.locator(".jp-DirListing-item", has_text=name).first.dblclick()
     panel = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden)")
     panel.locator(".jp-Notebook .jp-Cell").first.wait_for()
-    # The kernel name next to "Idle" in the status bar: the notebook is loaded and its kernel ready.
-    page.locator(".jp-StatusBar-Item", has_text=re.compile(r"\(ipykernel\) \| Idle")).first.wait_for(timeout=60_000)
     return panel
 
 
-def close_active_tab(page) -> None:
-    """File > Close Tab, discarding changes (the copy was executed, nothing is worth saving)."""
+def wait_for_idle_kernel(page) -> None:
+    # The kernel name next to "Idle" in the status bar: the active notebook's kernel has started.
+    page.locator(".jp-StatusBar-Item", has_text=re.compile(r"\(ipykernel\) \| Idle")).first.wait_for(timeout=60_000)
+
+
+@pytest.fixture(autouse=True)
+def close_tabs_after(page):
+    """Each test starts from an empty main area, even after a failure: File > Close All Tabs, discarding."""
+    yield
+    page.keyboard.press("Escape")
     page.click(".lm-MenuBar-itemLabel:text-is('File')")
-    page.click(".lm-Menu-itemLabel:text-is('Close Tab')")
-    discard = page.locator(".jp-Dialog button", has_text="Discard")
-    try:
-        discard.click(timeout=2_000)
-    except playwright_api.TimeoutError:
-        pass  # an unchanged notebook closes without asking
-    page.locator(".jp-NotebookPanel:not(.lm-mod-hidden)").wait_for(state="detached")
+    page.click(".lm-Menu-itemLabel:text-is('Close All Tabs')")
+    panels = page.locator(".jp-NotebookPanel")
+    deadline = time.monotonic() + 30
+    while panels.count() and time.monotonic() < deadline:
+        discard = page.locator(".jp-Dialog button", has_text="Discard")
+        if discard.count():
+            discard.first.click()  # a notebook that was run asks whether to save; the copy is not worth it
+        page.wait_for_timeout(200)
+    assert panels.count() == 0, "notebook tabs did not close"
 
 
 # For each heading with Chinese characters: the characters that the heading's own font stack draws
@@ -266,6 +275,21 @@ IMAGES_JS = """
 """
 
 
+LINKS_JS = "(panel) => [...panel.querySelectorAll('.jp-RenderedMarkdown a[href]')].map(a => a.href)"
+
+
+def missing_link_targets(panel, root: Path) -> list[str]:
+    """Links between chapters render as /files/<name> URLs on this server; each must name a file that exists."""
+    missing = []
+    for href in panel.evaluate(LINKS_JS):
+        url = urlparse(href)
+        if url.hostname == "127.0.0.1" and url.path.startswith("/files/"):
+            name = unquote(url.path.removeprefix("/files/"))
+            if not (root / name).exists():
+                missing.append(name)
+    return sorted(set(missing))
+
+
 def assert_headings_are_glyphs(panel) -> list[dict]:
     headings = panel.evaluate(TOFU_IN_HEADINGS_JS)
     boxed = [h for h in headings if h["boxes"]]
@@ -283,6 +307,7 @@ def expect(wait, what: str, shown) -> None:
 
 def test_widget_slider_changes_printout_and_figure(page, screenshots):
     panel = open_notebook(page, FIXTURE)
+    wait_for_idle_kernel(page)
     page.click(".lm-MenuBar-itemLabel:text-is('Run')")
     page.click(".lm-Menu-itemLabel:text-is('Run All Cells')")
     output = panel.locator(".widget-output")
@@ -312,7 +337,6 @@ def test_widget_slider_changes_printout_and_figure(page, screenshots):
     stderr = panel.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
     assert stderr.count() == 0, stderr.all_inner_texts()
     assert_headings_are_glyphs(panel)
-    close_active_tab(page)
 
 
 @pytest.mark.skipif(not CHAPTERS, reason="no chapter notebooks in notebooks/ yet")
@@ -354,6 +378,8 @@ def test_chapter_renders_its_stored_outputs(lab, page, screenshots, chapter):
         panel.locator("mjx-container").first.wait_for()
         assert panel.locator("mjx-merror").count() == 0, panel.locator("mjx-merror").all_inner_texts()
     assert_headings_are_glyphs(panel)
+    missing = missing_link_targets(panel, lab[1])
+    assert not missing, f"{chapter.name} links to files that do not exist: {missing}"
     new_errors = page.console_errors[errors_before:]
     assert not new_errors, f"browser console errors while opening {chapter.name}: {new_errors}"
-    close_active_tab(page)
+    wait_for_idle_kernel(page)  # closing the tab shuts the kernel down; let it finish starting first
