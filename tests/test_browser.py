@@ -305,11 +305,32 @@ def expect(wait, what: str, shown) -> None:
         pytest.fail(f"{what}; the widget's output shows instead:\n{shown.inner_text()}", pytrace=False)
 
 
+STDERR = ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']"
+
+
+def run_cells(page, panel, indices: list[int], timeout_ms: int = 120_000) -> None:
+    """Run the given cells in order, as a reader would (select the cell, Ctrl+Enter), each to completion.
+
+    Stored outputs are cleared first, so that a finished cell is one whose prompt shows a number again.
+    """
+    page.click(".lm-MenuBar-itemLabel:text-is('Edit')")
+    page.click(".lm-Menu-itemLabel:text-is('Clear Outputs of All Cells')")
+    cells = panel.locator(".jp-Notebook .jp-Cell")
+    for index in indices:
+        prompt = cells.nth(index).locator(".jp-InputPrompt")
+        prompt.click()
+        page.keyboard.press("Escape")  # command mode: Ctrl+Enter runs the selected cell and stays on it
+        page.keyboard.press("Control+Enter")
+        page.wait_for_function("(el) => /\\[\\d+\\]/.test(el.textContent)", arg=prompt.element_handle(),
+                               timeout=timeout_ms)
+        errors = cells.nth(index).locator(STDERR)
+        assert errors.count() == 0, f"cell {index} wrote to stderr:\n" + "\n".join(errors.all_inner_texts())
+
+
 def test_widget_slider_changes_printout_and_figure(page, screenshots):
     panel = open_notebook(page, FIXTURE)
     wait_for_idle_kernel(page)
-    page.click(".lm-MenuBar-itemLabel:text-is('Run')")
-    page.click(".lm-Menu-itemLabel:text-is('Run All Cells')")
+    run_cells(page, panel, [1, 2])
     output = panel.locator(".widget-output")
     handle = panel.locator(".widget-slider .noUi-handle")
     handle.wait_for()
@@ -334,7 +355,7 @@ def test_widget_slider_changes_printout_and_figure(page, screenshots):
     images = panel.evaluate(IMAGES_JS)
     assert len(images) == 1 and images[0]["complete"] and images[0]["width"] > 0, images
     # matplotlib writes a "Glyph ... missing from font" warning to stderr when it draws a box.
-    stderr = panel.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
+    stderr = panel.locator(STDERR)
     assert stderr.count() == 0, stderr.all_inner_texts()
     assert_headings_are_glyphs(panel)
 
@@ -369,7 +390,7 @@ def test_chapter_renders_its_stored_outputs(lab, page, screenshots, chapter):
         first_figure.screenshot(path=screenshots / f"{chapter.stem}_first_figure.png")
 
     # Tracebacks render as stderr; the only ones allowed are the stored ones (raises-exception cells).
-    stderr = panel.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
+    stderr = panel.locator(STDERR)
     assert stderr.count() == n_errors, stderr.all_inner_texts()
     page_text = panel.inner_text()
     for message in ["No renderer could be found", "Error displaying widget", "Javascript Error"]:
