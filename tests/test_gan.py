@@ -127,6 +127,22 @@ def test_train_gan_smoke_history_samples_and_determinism():
     assert torch.equal(samples, gan2.sample(5, torch.Generator().manual_seed(1)))
 
 
+@pytest.mark.parametrize("bad", [dict(ema_decay=1.0), dict(epochs=0), dict(lr=0.0)])
+def test_gan_config_rejects_bad_values(bad):
+    with pytest.raises(ValueError, match="expected"):
+        GANConfig(**bad)
+
+
+def test_without_averaging_the_returned_generator_is_the_trained_one():
+    images, _ = load_digits("train")
+    gan, _ = train_gan(images[:32], GANConfig(epochs=1, batch_size=32, latent_dim=4, width=4, ema_decay=0.0),
+                       generator=torch.Generator().manual_seed(0), progress=False)
+    averaged, _ = train_gan(images[:32], GANConfig(epochs=1, batch_size=32, latent_dim=4, width=4),
+                            generator=torch.Generator().manual_seed(0), progress=False)
+    first = next(gan.generator.parameters())
+    assert not torch.equal(first, next(averaged.generator.parameters()))
+
+
 def test_train_gan_rejects_bad_images():
     with pytest.raises(ValueError, match=r"in \[0, 1\]"):
         train_gan(torch.rand(8, 1, 8, 8) * 2 - 1, GANConfig(epochs=1), progress=False)
