@@ -102,7 +102,8 @@ def predict(model: nn.Module, images: torch.Tensor, batch_size: int = 512) -> to
     _check_images(images)
     was_training = model.training
     model.eval()
-    device = next(model.parameters()).device
+    parameter = next(model.parameters(), None)
+    device = images.device if parameter is None else parameter.device
     try:
         return torch.cat([model(images[i: i + batch_size].to(device)).argmax(dim=1)
                           for i in range(0, len(images), batch_size)])

@@ -140,3 +140,4 @@ def test_accuracy_counts_correct_predictions():
     predicted = model(x).argmax(1)
     assert accuracy(model, x, predicted) == 1.0
     assert accuracy(model, x, (predicted + 1) % 10) == 0.0
+    assert accuracy(nn.Flatten(), x, x.flatten(1).argmax(1)) == 1.0  # a model without parameters
