@@ -13,7 +13,7 @@ from torch.distributions import Normal, kl_divergence
 from companion.gan import optimal_discriminator
 from companion.vae import gaussian_kl, reparameterize
 
-GRID = torch.linspace(-12.0, 12.0, 120_001, dtype=torch.float64)
+GRID = torch.linspace(-12.0, 12.0, 24_001, dtype=torch.float64)
 
 
 def normal_pdf(x, mean, std):
