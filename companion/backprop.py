@@ -3,10 +3,10 @@
 Vectors are rows: a batch is (N, D) and a layer with weight W (out, in) and bias b (out,) computes
 ``z = a @ W.T + b``. For layers l = 1..L, with a⁰ = x, the notebook's equations are
 
-    (3.1)  zˡ = aˡ⁻¹ Wˡᵀ + bˡ,    aˡ = f(zˡ) for l < L,    a^L = z^L (the last layer is linear)
-    (3.2)  δ^L = ∂ℒ/∂z^L                                   (given: ``grad_output``)
-    (3.3)  δˡ = (δˡ⁺¹ Wˡ⁺¹) ⊙ f′(zˡ)                       (column form: (Wˡ⁺¹ᵀ δˡ⁺¹) ⊙ f′(zˡ))
-    (3.4)  ∂ℒ/∂Wˡ = δˡᵀ aˡ⁻¹,    ∂ℒ/∂bˡ = Σₙ δˡₙ         (column form, one example: δˡ aˡ⁻¹ᵀ and δˡ)
+    (1.3.1a)  zˡ = aˡ⁻¹ Wˡᵀ + bˡ,   aˡ = f(zˡ) for l < L,   a^L = z^L (the last layer is linear)
+    (1.3.1b)  δ^L = ∂ℒ/∂z^L                           (given: ``grad_output``)
+    (1.3.1c)  δˡ = (δˡ⁺¹ Wˡ⁺¹) ⊙ f′(zˡ)               (column form: (Wˡ⁺¹ᵀ δˡ⁺¹) ⊙ f′(zˡ))
+    (1.3.1d)  ∂ℒ/∂Wˡ = δˡᵀ aˡ⁻¹,   ∂ℒ/∂bˡ = Σₙ δˡₙ   (column form, one example: δˡ aˡ⁻¹ᵀ and δˡ)
 
 Backpropagation only computes these gradients; gradient descent (``train_mlp``) is what uses them:
 W ← W − η ∂ℒ/∂W. Rumelhart, Hinton & Williams (1986), "Learning representations by
@@ -76,7 +76,7 @@ class MLP:
         return f"MLP(sizes={self.sizes}, activation={self.activation!r})"
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Eq. (3.1) for every layer: x (N, sizes[0]) -> output (N, sizes[-1]); caches what backward needs."""
+        """Eq. (1.3.1a) for every layer: x (N, sizes[0]) -> output (N, sizes[-1]); caches what backward needs."""
         if not isinstance(x, torch.Tensor):
             raise TypeError(f"expected x to be a torch.Tensor, got {type(x).__name__}")
         if x.ndim != 2 or x.shape[1] != self.sizes[0]:
@@ -98,7 +98,7 @@ class MLP:
     __call__ = forward
 
     def backward(self, grad_output: torch.Tensor) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
-        """Eqs. (3.2)–(3.4): given δ^L = ∂ℒ/∂output (N, sizes[-1]) for the last ``forward`` call,
+        """Eqs. (1.3.1b)–(1.3.1d): given δ^L = ∂ℒ/∂output (N, sizes[-1]) for the last ``forward`` call,
         return ``(grad_weights, grad_biases)``, two lists aligned with ``weights`` and ``biases``."""
         if self._cache is None:
             raise RuntimeError("backward needs the activations of a forward pass: call forward(x) first")
@@ -113,10 +113,10 @@ class MLP:
         grad_biases: list[torch.Tensor] = [None] * L  # type: ignore[list-item]
         delta = grad_output  # δ^L, (N, out)
         for l in range(L - 1, -1, -1):
-            grad_weights[l] = delta.T @ inputs[l]  # (3.4): (out, N) @ (N, in) -> (out, in)
-            grad_biases[l] = delta.sum(dim=0)  # (3.4): (out,)
+            grad_weights[l] = delta.T @ inputs[l]  # (1.3.1d): (out, N) @ (N, in) -> (out, in)
+            grad_biases[l] = delta.sum(dim=0)  # (1.3.1d): (out,)
             if l > 0:
-                # (3.3): inputs[l] is aˡ⁻¹ = f(zˡ⁻¹), so f′ is evaluated on the layer below
+                # (1.3.1c): inputs[l] is aˡ⁻¹ = f(zˡ⁻¹), so f′ is evaluated on the layer below
                 delta = (delta @ self.weights[l]) * _activation_derivative(zs[l - 1], inputs[l], self.activation)
         return grad_weights, grad_biases
 
@@ -163,7 +163,7 @@ def relative_error(a: torch.Tensor, b: torch.Tensor) -> float:
 
 
 def softmax_cross_entropy(logits: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Mean cross-entropy of softmax(logits) and its gradient by hand, the δ^L of eq. (3.2).
+    """Mean cross-entropy of softmax(logits) and its gradient by hand, the δ^L of eq. (1.3.1b).
 
     ℒ = −(1/N) Σₙ log softmax(zₙ)[yₙ]  and  ∂ℒ/∂z = (softmax(z) − onehot(y)) / N.
 
@@ -215,7 +215,8 @@ def train_mlp(model: MLP, x: torch.Tensor, labels: torch.Tensor, config: Gradien
               generator: torch.Generator | None = None, progress: bool = False) -> dict[str, list[float]]:
     """Train ``model`` in place on a classification task with hand-computed gradients only.
 
-    Each step: forward (3.1), softmax cross-entropy and δ^L, backward (3.2)–(3.4), then the update.
+    Each step: forward (1.3.1a), softmax cross-entropy and δ^L, backward (1.3.1b)–(1.3.1d), then the
+    update.
     x (N, sizes[0]) and labels (N,) are moved to the model's device and dtype. ``generator`` draws
     the mini-batches (CPU generator). Returns {"loss": [...], "accuracy": [...]}, one entry per
     step, measured on the batch of that step before its update.

@@ -2,18 +2,18 @@
 
 Equations, numbered as in notebooks/03_algorithms.ipynb:
 
-    (3.5)  y(i, j) = Σ_p Σ_q x(i + p, j + q) k(p, q)          the textbook's formula: cross-correlation
-    (3.6)  (x ∗ k)(i, j) = Σ_p Σ_q x(i − p, j − q) k(p, q)    true convolution: the kernel is flipped
-    (3.7)  y[n, o, i, j] = b[o] + Σ_c Σ_p Σ_q x̃[n, c, s·i + d·p, s·j + d·q] w[o, c, p, q]
-           with x̃ the input zero-padded by p on each side, stride s, dilation d
-    (3.8)  H_out = ⌊(H + 2p − d(k − 1) − 1) / s⌋ + 1
-    (3.9)  ∂ℒ/∂x = full correlation of the stride-dilated ∂ℒ/∂y with the flipped, channel-swapped w
-    (3.10) ∂ℒ/∂w = correlation of x̃ with ∂ℒ/∂y (batch and channels swapped, stride ↔ dilation)
+    (1.3.2)   y(i, j) = Σ_p Σ_q x(i + p, j + q) k(p, q)         the textbook's formula: cross-correlation
+    (1.3.2a)  (x ∗ k)(i, j) = Σ_p Σ_q x(i − p, j − q) k(p, q)   true convolution: the kernel is flipped
+    (1.3.2b)  y[n, o, i, j] = b[o] + Σ_c Σ_p Σ_q x̃[n, c, s·i + d·p, s·j + d·q] w[o, c, p, q]
+              with x̃ the input zero-padded by p on each side, stride s, dilation d
+    (1.3.2c)  H_out = ⌊(H + 2p − d(k − 1) − 1) / s⌋ + 1
+    (1.3.2d)  ∂ℒ/∂x = full correlation of the stride-dilated ∂ℒ/∂y with the flipped, channel-swapped w
+    (1.3.2e)  ∂ℒ/∂w = correlation of x̃ with ∂ℒ/∂y (batch and channels swapped, stride ↔ dilation)
 
-Like every deep learning library, ``conv2d`` computes (3.7), a cross-correlation; "convolution" is
+Like every deep learning library, ``conv2d`` computes (1.3.2b), a cross-correlation; "convolution" is
 the customary name. ``conv2d`` builds the im2col matrix with ``Tensor.as_strided`` (a strided view,
 no copy until the reshape) and one matrix product; it is differentiable through autograd, and
-``conv2d_backward`` computes (3.9)–(3.10) by hand with ``conv2d`` itself.
+``conv2d_backward`` computes (1.3.2d)–(1.3.2e) by hand with ``conv2d`` itself.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ def _pair(value: Pair, name: str, minimum: int) -> tuple[int, int]:
 
 
 def conv_output_size(n: int, kernel_size: int, stride: int = 1, padding: int = 0, dilation: int = 1) -> int:
-    """Eq. (3.8): the output length along one axis, ⌊(n + 2p − d(k − 1) − 1) / s⌋ + 1."""
+    """Eq. (1.3.2c): the output length along one axis, ⌊(n + 2p − d(k − 1) − 1) / s⌋ + 1."""
     for name, value, minimum in (("n", n, 1), ("kernel_size", kernel_size, 1), ("stride", stride, 1),
                                  ("padding", padding, 0), ("dilation", dilation, 1)):
         if not isinstance(value, int) or isinstance(value, bool):
@@ -60,7 +60,7 @@ def _check_tensor(t, name: str, ndim: int, layout: str) -> None:
 
 
 def cross_correlate2d(x: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
-    """Eq. (3.5) exactly as the textbook writes it, one output pixel and one product at a time.
+    """Eq. (1.3.2) exactly as the textbook writes it, one output pixel and one product at a time.
 
     Args:
         x: (H, W) image; k: (P, Q) kernel, same dtype and device.
@@ -115,13 +115,13 @@ def _check_conv_args(x, weight, bias, stride, padding, dilation):
 
 def conv2d_naive(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None,
                  stride: Pair = 1, padding: Pair = 0, dilation: Pair = 1) -> torch.Tensor:
-    """Eq. (3.7) with a Python loop over output positions: each position is one small contraction.
+    """Eq. (1.3.2b) with a Python loop over output positions: each position is one small contraction.
 
     Args:
         x: (N, C, H, W); weight: (C_out, C, kH, kW); bias: (C_out,) or None.
         stride, padding, dilation: an int or a pair (rows, columns).
     Returns:
-        (N, C_out, H_out, W_out), sizes from eq. (3.8).
+        (N, C_out, H_out, W_out), sizes from eq. (1.3.2c).
     """
     (sH, sW), (pH, pW), (dH, dW), (H_out, W_out) = _check_conv_args(x, weight, bias, stride, padding, dilation)
     _, _, kH, kW = weight.shape
@@ -162,13 +162,13 @@ def im2col(x: torch.Tensor, kernel_size: tuple[int, int], stride: Pair = 1, padd
 
 def conv2d(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None,
            stride: Pair = 1, padding: Pair = 0, dilation: Pair = 1) -> torch.Tensor:
-    """Eq. (3.7) vectorised: im2col, then one matrix product; equals ``torch.nn.functional.conv2d``.
+    """Eq. (1.3.2b) vectorised: im2col, then one matrix product; equals ``torch.nn.functional.conv2d``.
 
     Args:
         x: (N, C, H, W); weight: (C_out, C, kH, kW); bias: (C_out,) or None.
         stride, padding, dilation: an int or a pair (rows, columns).
     Returns:
-        (N, C_out, H_out, W_out), sizes from eq. (3.8). Differentiable (autograd).
+        (N, C_out, H_out, W_out), sizes from eq. (1.3.2c). Differentiable (autograd).
     """
     stride, padding, dilation, (H_out, W_out) = _check_conv_args(x, weight, bias, stride, padding, dilation)
     C_out, C, kH, kW = weight.shape
@@ -181,7 +181,7 @@ def conv2d(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = No
 
 def conv2d_backward(x: torch.Tensor, weight: torch.Tensor, grad_output: torch.Tensor, stride: Pair = 1,
                     padding: Pair = 0, dilation: Pair = 1) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Eqs. (3.9)–(3.10) by hand: the gradients of ``(conv2d(x, weight, b, ...) * grad_output).sum()``.
+    """Eqs. (1.3.2d)–(1.3.2e) by hand: the gradients of ``(conv2d(x, weight, bias, ...) * grad_output).sum()``.
 
     Both gradients are themselves convolutions, computed here with ``conv2d``.
 
@@ -203,7 +203,7 @@ def conv2d_backward(x: torch.Tensor, weight: torch.Tensor, grad_output: torch.Te
     Hp, Wp = H + 2 * pH, W + 2 * pW
     spanH, spanW = dH * (kH - 1), dW * (kW - 1)
 
-    # (3.9) Put ∂ℒ/∂y back on the stride grid (zeros between), pad it fully and correlate with the
+    # (1.3.2d) Put ∂ℒ/∂y back on the stride grid (zeros between), pad it fully and correlate with the
     # flipped kernel, its in/out channels swapped: every x̃ pixel collects from the outputs it fed.
     g = grad_output.new_zeros(N, C_out, sH * (H_out - 1) + 1, sW * (W_out - 1) + 1)
     g[:, :, ::sH, ::sW] = grad_output
@@ -214,7 +214,7 @@ def conv2d_backward(x: torch.Tensor, weight: torch.Tensor, grad_output: torch.Te
     grad_x_pad = F.pad(grad_x_pad, (0, Wp - grad_x_pad.shape[3], 0, Hp - grad_x_pad.shape[2]))
     grad_x = grad_x_pad[:, :, pH: pH + H, pW: pW + W]  # drop the padding: (N, C, H, W)
 
-    # (3.10) ∂ℒ/∂w[o, c, p, q] = Σ_n Σ_i Σ_j x̃[n, c, s·i + d·p, s·j + d·q] ∂ℒ/∂y[n, o, i, j]: a correlation of
+    # (1.3.2e) ∂ℒ/∂w[o, c, p, q] = Σ_n Σ_i Σ_j x̃[n, c, s·i + d·p, s·j + d·q] ∂ℒ/∂y[n, o, i, j]: a correlation of
     # x̃ (batch as channels) with ∂ℒ/∂y (batch as channels) in which stride and dilation trade places.
     x_pad = F.pad(x, (pW, pW, pH, pH)).transpose(0, 1)  # (C, N, Hp, Wp)
     grad_w = conv2d(x_pad, grad_output.transpose(0, 1), stride=(dH, dW), dilation=(sH, sW))  # (C, C_out, ≥kH, ≥kW)
