@@ -76,15 +76,29 @@ def reparameterize(
 
 @dataclass(frozen=True)
 class VAEConfig:
-    """The model's size and the training schedule of `train_vae`."""
+    """The model's size and the training schedule of `train_vae`.
+
+    The defaults are the recipe measured on the 8×8 digits (notebook 04): 80 epochs of batches of
+    64 (1,840 steps) with Adam, the learning rate decaying along a cosine from 5e-3 to 2e-4.
+    """
 
     latent_dim: int = 8
     hidden: int = 256
-    epochs: int = 150
+    epochs: int = 80
     batch_size: int = 64
-    lr: float = 2e-3
+    lr: float = 5e-3
     lr_final: float = 2e-4  # cosine decay from lr to lr_final over the run
     kl_warmup_epochs: int = 10  # the KL weight rises linearly 0 -> 1 (avoids early posterior collapse)
+
+    def __post_init__(self):
+        for name in ("latent_dim", "hidden", "epochs", "batch_size"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"expected {name} to be a positive int, got {value!r}")
+        if not (self.lr > 0 and self.lr_final > 0):
+            raise ValueError(f"expected lr > 0 and lr_final > 0, got {self.lr!r} and {self.lr_final!r}")
+        if not isinstance(self.kl_warmup_epochs, int) or self.kl_warmup_epochs < 0:
+            raise ValueError(f"expected kl_warmup_epochs to be an int >= 0, got {self.kl_warmup_epochs!r}")
 
 
 class VAE(nn.Module):
@@ -194,18 +208,26 @@ def train_vae(
     config: VAEConfig | None = None,
     *,
     device: torch.device | str | None = None,
-    seed: int = 0,
+    generator: torch.Generator | None = None,
     progress: bool = True,
 ) -> tuple[VAE, dict[str, list[float]]]:
-    """Train a `VAE` on images (N, C, H, W) in [0, 1] by maximising the ELBO with Adam.
+    """Train a `VAE` on images (N, C, H, W) in [0, 1] by maximising the ELBO (eq. B.1) with Adam.
 
     Encoder and decoder are updated together, every step, from the one objective -ELBO (the
-    textbook's §1.3.5 alternates them instead). The initial weights, the batch order and the
-    noise eps all come from `seed`, so a run is repeatable on a given machine.
+    textbook's §1.3.5 alternates them instead). The decoder's output bias starts at the logit of
+    the mean training image, so the first step already predicts the average digit.
+
+    Args:
+        images: (N, C, H, W) float images in [0, 1].
+        config: `VAEConfig()` if None.
+        device: where to train; the VAE is returned there. None: the images' device.
+        generator: a CPU generator for the initial weights, the batch order and eps; same seed,
+            same VAE (on a given machine and thread count).
+        progress: show a tqdm progress bar over epochs.
 
     Returns:
-        (vae, history): the model in eval mode on `device`, and per-epoch means of "loss"
-        (-ELBO with the warm-up KL weight), "neg_elbo", "recon" and "kl" in nats per image.
+        (vae, history): the model in eval mode, and per-epoch means over the training images of
+        "loss" (with the warm-up KL weight), "neg_elbo", "recon" and "kl", in nats per image.
     Raises:
         FloatingPointError: when the loss becomes nan or inf.
     """
@@ -216,47 +238,56 @@ def train_vae(
         raise TypeError(f"expected config to be a VAEConfig, got {type(config).__name__}")
     if not isinstance(images, torch.Tensor):
         raise TypeError(f"expected images to be a torch.Tensor, got {type(images).__name__}")
-    if images.ndim != 4 or images.shape[0] < 1:
-        raise ValueError(f"expected images of shape (N, C, H, W), got {tuple(images.shape)}")
-    if not images.is_floating_point() or images.min() < 0 or images.max() > 1:
-        raise ValueError("expected floating-point images with values in [0, 1]")
+    if images.ndim != 4 or images.shape[0] < 1 or not images.is_floating_point():
+        raise ValueError(f"expected float images of shape (N, C, H, W), got {tuple(images.shape)} {images.dtype}")
+    if not torch.isfinite(images).all() or images.min() < 0 or images.max() > 1:
+        raise ValueError(
+            f"expected images in [0, 1], got values in [{images.min().item():.3g}, {images.max().item():.3g}]"
+        )
+    if generator is not None and not isinstance(generator, torch.Generator):
+        raise TypeError(f"expected generator to be a torch.Generator or None, got {type(generator).__name__}")
     device = torch.device(device) if device is not None else images.device
+    if generator is None:
+        generator = torch.Generator().manual_seed(int(torch.randint(2**62, (1,))))
+
     N = images.shape[0]
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+    with torch.random.fork_rng(devices=[]):  # the initial weights come from `generator`
+        torch.manual_seed(int(torch.randint(2**62, (1,), generator=generator)))
         vae = VAE(config.latent_dim, config.hidden, tuple(images.shape[1:]))
+    with torch.no_grad():
+        p = images.mean(dim=0).flatten().clamp(1e-3, 1 - 1e-3).to(torch.float32)  # (C*H*W,) mean image
+        vae.decoder[-1].bias.copy_(torch.log(p / (1 - p)))
     vae = vae.to(device=device, dtype=images.dtype)
     x_all = images.to(device)
-    generator = torch.Generator().manual_seed(seed)  # CPU: batch order and eps, same on every device
-    optimizer = torch.optim.Adam(vae.parameters(), lr=config.lr)
+    optimizer = torch.optim.Adam(vae.parameters(), lr=config.lr, fused=device.type in ("cpu", "cuda"))
     steps_per_epoch = math.ceil(N / config.batch_size)
     total_steps = config.epochs * steps_per_epoch
     history: dict[str, list[float]] = {"loss": [], "neg_elbo": [], "recon": [], "kl": []}
     step = 0
     vae.train()
-    for epoch in tqdm(range(config.epochs), desc="VAE", disable=not progress):
-        sums = dict.fromkeys(history, 0.0)
+    for epoch in tqdm(range(config.epochs), desc="VAE epochs", disable=not progress):
+        sums = torch.zeros(4, dtype=torch.float64, device=device)  # loss, neg_elbo, recon, kl
         order = torch.randperm(N, generator=generator).to(device)
         for start in range(0, N, config.batch_size):
-            x = x_all[order[start : start + config.batch_size]]
+            x = x_all[order[start : start + config.batch_size]]  # (B, C, H, W)
             beta = min(1.0, (step + 1) / (config.kl_warmup_epochs * steps_per_epoch + 1))
-            lr = config.lr_final + 0.5 * (config.lr - config.lr_final) * (1 + math.cos(math.pi * step / total_steps))
+            cosine = 0.5 * (1 + math.cos(math.pi * step / total_steps))
             for group in optimizer.param_groups:
-                group["lr"] = lr
-            recon, kl = vae.elbo_terms(x, generator)
+                group["lr"] = config.lr_final + (config.lr - config.lr_final) * cosine
+            recon, kl = vae.elbo_terms(x, generator)  # (B,), (B,)
             loss = (recon + beta * kl).mean()
             if not torch.isfinite(loss):
-                raise FloatingPointError(f"VAE loss became {loss.item()} at step {step} (epoch {epoch}); lower lr")
+                raise FloatingPointError(
+                    f"VAE loss became {loss.item()} at step {step} (epoch {epoch}); try a lower lr than {config.lr}"
+                )
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
-            n = x.shape[0]
-            sums["loss"] += loss.item() * n
-            sums["recon"] += recon.sum().item()
-            sums["kl"] += kl.sum().item()
-            sums["neg_elbo"] += (recon + kl).sum().item()
+            with torch.no_grad():
+                B = x.shape[0]
+                sums += torch.stack([loss * B, (recon + kl).sum(), recon.sum(), kl.sum()]).double()
             step += 1
-        for key in history:
-            history[key].append(sums[key] / N)
+        for key, value in zip(history, (sums / N).tolist(), strict=True):
+            history[key].append(value)
     vae.eval()
     return vae, history
