@@ -122,3 +122,37 @@ def plot_history(history: dict, keys=None, ax=None, xlabel: str = "epoch", title
     ax.legend()
     ax.grid(alpha=0.3)
     return ax
+
+
+def plot_decision_regions(predict_proba, points=None, labels=None, ax=None, extent=(-1.0, 1.0, -1.0, 1.0),
+                          resolution: int = 200, title: str | None = None, cmap: str = "RdBu_r"):
+    """Colour the plane by a 2-class model's probability of class 1 and draw its 0.5 contour, the boundary.
+
+    Args:
+        predict_proba: maps a (M, 2) float32 tensor of points to (M,) probabilities of class 1.
+        points, labels: optional data to scatter on top, (N, 2) and (N,) with values 0/1.
+        extent: (xmin, xmax, ymin, ymax) of the grid.
+    """
+    if len(extent) != 4 or not (extent[0] < extent[1] and extent[2] < extent[3]):
+        raise ValueError(f"expected extent (xmin, xmax, ymin, ymax) with min < max, got {extent!r}")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(4, 4))
+    xs = torch.linspace(extent[0], extent[1], resolution)
+    ys = torch.linspace(extent[2], extent[3], resolution)
+    grid_y, grid_x = torch.meshgrid(ys, xs, indexing="ij")
+    grid = torch.stack([grid_x.reshape(-1), grid_y.reshape(-1)], dim=1)  # (R*R, 2)
+    with torch.no_grad():
+        prob = torch.as_tensor(predict_proba(grid)).detach().to("cpu", torch.float32).reshape(resolution, resolution)
+    ax.imshow(prob.numpy(), origin="lower", extent=extent, cmap=cmap, vmin=0.0, vmax=1.0, alpha=0.6, aspect="auto")
+    if prob.min() < 0.49 and prob.max() > 0.51:  # a model that says 1/2 everywhere has no boundary to draw
+        ax.contour(grid_x.numpy(), grid_y.numpy(), prob.numpy(), levels=[0.5], colors="k", linewidths=1.0)
+    if points is not None:
+        points = torch.as_tensor(points).detach().cpu()
+        colours = None if labels is None else torch.as_tensor(labels).detach().cpu().numpy()
+        ax.scatter(points[:, 0].numpy(), points[:, 1].numpy(), c=colours, cmap=cmap, vmin=0, vmax=1, s=8,
+                   edgecolors="k", linewidths=0.3)
+    ax.set_xlim(extent[0], extent[1])
+    ax.set_ylim(extent[2], extent[3])
+    if title:
+        ax.set_title(title)
+    return ax

@@ -6,14 +6,14 @@ so mode collapse is visible by simply counting modes (`covered_modes`).
 
 The two players of Goodfellow et al. (2014, "Generative adversarial nets") play the minimax game
 
-    min_G max_D  V(D, G) = E_x[log D(x)] + E_z[log(1 - D(G(z)))],              (1.2.1)
+    min_G max_D  V(D, G) = E_x[log D(x)] + E_z[log(1 - D(G(z)))],              (1.2.2)
 
 where D(x) = sigmoid(l(x)) and the discriminator network returns the logit l. Training
 alternates two separate steps on two separate optimisers:
 
-    D step:  minimise  -log D(x) - log(1 - D(G(z)))   with G(z) detached,       (1.2.2)
+    D step:  minimise  -log D(x) - log(1 - D(G(z)))   with G(z) detached,       (1.2.3)
     G step:  minimise  -log D(G(z))                   ("non-saturating", the paper's advice)
-         or  minimise   log(1 - D(G(z)))              ("saturating", the minimax form of (1.2.1)).
+         or  minimise   log(1 - D(G(z)))              ("saturating", the minimax form of (1.2.2)).
 
 Both are binary cross-entropies on logits (`binary_cross_entropy_with_logits`), which is the
 numerically stable form of sigmoid followed by log: real points get label 1, generated ones 0
@@ -147,7 +147,7 @@ def discriminator_grid(D: nn.Module, extent: float = 3.0, resolution: int = 64) 
 
 
 def generator_loss(fake_logits: torch.Tensor, loss: str = "non-saturating") -> torch.Tensor:
-    """The G step's loss (1.2.2) from D's logits on generated points (N,)."""
+    """The G step's loss (1.2.3) from D's logits on generated points (N,)."""
     if loss == "non-saturating":
         return F.binary_cross_entropy_with_logits(fake_logits, torch.ones_like(fake_logits))  # -log D(G(z))
     if loss == "saturating":
@@ -156,7 +156,7 @@ def generator_loss(fake_logits: torch.Tensor, loss: str = "non-saturating") -> t
 
 
 def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
-    """The D step's loss (1.2.2): -log D(x) - log(1 - D(G(z))), each term a batch mean."""
+    """The D step's loss (1.2.3): -log D(x) - log(1 - D(G(z))), each term a batch mean."""
     return (F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits))
             + F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits)))
 
@@ -213,7 +213,7 @@ def train_toy_gan(data: torch.Tensor | Sampler, steps: int = 1000, batch_size: i
                   grid_extent: float = 3.0, grid_resolution: int = 64,
                   device: torch.device | str | None = None, generator: torch.Generator | None = None,
                   progress: bool = True) -> tuple[ToyGAN, dict]:
-    """Train a ToyGAN by alternating a D step and a G step (1.2.2), `steps` times each.
+    """Train a ToyGAN by alternating a D step and a G step (1.2.3), `steps` times each.
 
     Args:
         data: real points (N, 2) to draw minibatches from, or a sampler ``(n, generator) -> (n, 2)``

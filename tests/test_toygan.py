@@ -1,4 +1,4 @@
-"""The 2-D toy GAN: its data, its two losses (1.2.2), the training loop's mechanics, mode counting."""
+"""The 2-D toy GAN: its data, its two losses (1.2.3), the training loop's mechanics, mode counting."""
 
 import math
 
