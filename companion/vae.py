@@ -187,6 +187,7 @@ class VAE(nn.Module):
         """-ELBO per image, (N,) nats (Bernoulli cross-entropy + KL), averaged over n_samples draws of z."""
         if not isinstance(n_samples, int) or n_samples < 1:
             raise ValueError(f"expected n_samples to be a positive int, got {n_samples!r}")
+        self._check_images(x)
         total = torch.zeros(x.shape[0], dtype=x.dtype, device=x.device)
         for _ in range(n_samples):
             recon, kl = self.elbo_terms(x, generator)
@@ -259,7 +260,7 @@ def train_vae(
         vae.decoder[-1].bias.copy_(torch.log(p / (1 - p)))
     vae = vae.to(device=device, dtype=images.dtype)
     x_all = images.to(device)
-    optimizer = torch.optim.Adam(vae.parameters(), lr=config.lr, fused=device.type in ("cpu", "cuda"))
+    optimizer = torch.optim.Adam(vae.parameters(), lr=config.lr)
     steps_per_epoch = math.ceil(N / config.batch_size)
     total_steps = config.epochs * steps_per_epoch
     history: dict[str, list[float]] = {"loss": [], "neg_elbo": [], "recon": [], "kl": []}
