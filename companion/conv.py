@@ -3,11 +3,13 @@
 Equations, numbered as in notebooks/03_algorithms.ipynb:
 
     (1.3.2)   y(i, j) = Σ_p Σ_q x(i + p, j + q) k(p, q)         the textbook's formula: cross-correlation
-    (1.3.2a)  (x ∗ k)(i, j) = Σ_p Σ_q x(i − p, j − q) k(p, q)   true convolution: the kernel is flipped
+    (1.3.2a)  (x ∗ k)(i, j) = Σ_p Σ_q x(i − p, j − q) k(p, q)   true convolution: the kernel is flipped;
+              on the valid window (x ∗ k)(i + P − 1, j + Q − 1) = (1.3.2) with k rotated by 180°
     (1.3.2b)  y[n, o, i, j] = b[o] + Σ_c Σ_p Σ_q x̃[n, c, s·i + d·p, s·j + d·q] w[o, c, p, q]
               with x̃ the input zero-padded by p on each side, stride s, dilation d
     (1.3.2c)  H_out = ⌊(H + 2p − d(k − 1) − 1) / s⌋ + 1
-    (1.3.2d)  ∂ℒ/∂x = full correlation of the stride-dilated ∂ℒ/∂y with the flipped, channel-swapped w
+    (1.3.2d)  ∂ℒ/∂x = full correlation of the stride-dilated ∂ℒ/∂y with the flipped, channel-swapped w,
+              zero-extended at the bottom/right when the stride does not divide (H + 2p − d(k − 1) − 1)
     (1.3.2e)  ∂ℒ/∂w = correlation of x̃ with ∂ℒ/∂y (batch and channels swapped, stride ↔ dilation)
 
 Like every deep learning library, ``conv2d`` computes (1.3.2b), a cross-correlation; "convolution" is

@@ -15,7 +15,9 @@ a_t the pre-activation inside the tanh:
 and each weight's gradient is the sum over time of its per-step contribution. The Jacobian that
 carries a gradient from step T back to step t is a product of T - t factors,
 
-    dh_T/dh_t = prod_{k=t+1..T} diag(1 - h_k^2) W_hh,                               (1.3.3e)
+    dh_T/dh_t = J_T J_{T-1} ... J_{t+1},   J_k = dh_k/dh_{k-1} = diag(1 - h_k^2) W_hh,   (1.3.3e)
+
+(the latest step's Jacobian on the left; column convention, entry (i, j) = dh_{k,i}/dh_{k-1,j}),
 
 whose norm shrinks or grows geometrically: the vanishing and exploding gradients of Bengio,
 Simard & Frasconi (1994) and Pascanu, Mikolov & Bengio (2013). `state_jacobian_norms` measures it.

@@ -124,6 +124,35 @@ def test_correlation_and_convolution_differ_by_a_kernel_flip():
     torch.testing.assert_close(cross_correlate2d(padded, symmetric), cross_correlate2d(padded, symmetric.flip(0, 1)))
 
 
+def test_true_convolution_is_correlation_with_the_rotated_kernel_at_an_offset():
+    scipy_signal = pytest.importorskip("scipy.signal")
+    g = torch.Generator().manual_seed(5)
+    x, k = torch.randn(7, 6, generator=g, dtype=torch.float64), torch.randn(3, 2, generator=g, dtype=torch.float64)
+    full = torch.from_numpy(scipy_signal.convolve2d(x.numpy(), k.numpy(), mode="full"))  # (x * k)(m, n), all m, n
+    P, Q = k.shape
+    # (x * k)(i + P - 1, j + Q - 1) = corr(x, rot180(k))(i, j) on the valid window
+    torch.testing.assert_close(full[P - 1: 7, Q - 1: 6], cross_correlate2d(x, k.rot90(2)), rtol=TOL, atol=TOL)
+
+
+def test_sobel_kernel_as_written_in_the_notebook_is_plus_d_dx_under_correlation():
+    sobel_x = torch.tensor([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]], dtype=torch.float64)
+    ramp = torch.arange(6, dtype=torch.float64).repeat(6, 1)  # x(i, j) = j
+    assert torch.all(cross_correlate2d(ramp, sobel_x) == 8)  # 8 * dx/dj
+    assert torch.all(cross_correlate2d(ramp.T, sobel_x.T) == 8)  # the transpose is +d/dy, y pointing down
+    assert torch.all(cross_correlate2d(ramp, sobel_x.flip(0, 1)) == -8)  # true convolution: -d/dx
+
+
+def test_backward_gives_zero_gradient_to_pixels_that_no_window_reads():
+    x, weight, _ = make(1, 2, 3, 6, 6, (3, 3), seed=6)  # (6 - 3) mod 2 = 1: the last row and column are unread
+    grad_output = torch.randn(1, 3, 2, 2, generator=torch.Generator().manual_seed(7), dtype=torch.float64)
+    grad_x, _, _ = conv2d_backward(x, weight, grad_output, stride=2)
+    assert torch.all(grad_x[..., -1, :] == 0) and torch.all(grad_x[..., :, -1] == 0)
+    assert grad_x[..., :-1, :-1].abs().max() > 0  # the rest does receive gradient
+    leaf = x.clone().requires_grad_(True)
+    (F.conv2d(leaf, weight, stride=2) * grad_output).sum().backward()
+    torch.testing.assert_close(grad_x, leaf.grad, rtol=TOL, atol=TOL)
+
+
 def test_output_size_formula_matches_torch_over_a_grid():
     checked = 0
     for n, k, s, p, d in itertools.product(range(1, 9), range(1, 5), range(1, 4), range(3), range(1, 3)):
