@@ -53,7 +53,8 @@ def timed_pytest(args: list[str]) -> tuple[float, int, str]:
 
 
 def notebook_rows() -> list[str]:
-    rows = ["| notebook | strict nbval (s) | budget (s) | within | result |", "| --- | ---: | ---: | :---: | --- |"]
+    rows = ["| notebook | strict nbval (s) | budget (s) | within | result |",
+            "| --- | ---: | ---: | :---: | --- |"]
     for name, budget in NOTEBOOK_BUDGETS.items():
         path = ROOT / "notebooks" / name
         if not path.exists():
@@ -75,7 +76,8 @@ def kernel_rows(device: torch.device) -> list[str]:
     from benchmarks.kernels import all_ratios
 
     torch.set_num_threads(1)
-    rows = ["| from scratch vs torch (1 thread) | companion (ms) | torch (ms) | ratio |", "| --- | ---: | ---: | ---: |"]
+    rows = ["| from scratch vs torch (1 thread) | companion (ms) | torch (ms) | ratio |",
+            "| --- | ---: | ---: | ---: |"]
     for what, ours, theirs in all_ratios(device):
         rows.append(f"| {what} | {ours * 1e3:.2f} | {theirs * 1e3:.2f} | {ours / theirs:.1f}× |")
     return rows
