@@ -97,11 +97,15 @@ def _generator(seed: int = 0) -> torch.Generator:
 
 def check_neuron(neuron: Callable) -> str:
     """Exercise 1.1: ``neuron(x, w, b)`` = σ(x·w + b), the logistic neuron, for x (N, D), w (D,), b a float."""
+    from companion.backprop import MLP
+
     g = _generator(1)
     x = torch.randn(6, 4, generator=g, dtype=torch.float64)
     w = torch.randn(4, generator=g, dtype=torch.float64)
     b = 0.7
-    expected = torch.sigmoid(x @ w + b)  # (N,)
+    layer = MLP([4, 1], dtype=torch.float64)  # one linear layer: x @ W.T + b
+    layer.weights[0], layer.biases[0] = w[None, :].clone(), torch.tensor([b], dtype=torch.float64)
+    expected = torch.sigmoid(layer.forward(x)[:, 0])  # (N,)
     got = _call(neuron, x.clone(), w.clone(), b, name="neuron")
     mistakes = [
         (torch.sigmoid(x @ w), "the bias b is missing: the neuron adds b to the weighted sum before squashing."),
@@ -346,13 +350,15 @@ def check_discriminator_loss(loss_fn: Callable) -> str:
     """Exercise 4.2: ``loss_fn(real_logits, fake_logits)`` -> the discriminator's loss, the mean
     over real images of −log D(x) plus the mean over fakes of −log(1 − D(G(z))), where D = σ(logit);
     it must stay finite for logits as large as ±100."""
+    from companion.gan import discriminator_loss
+
     g = _generator(8)
     real = torch.randn(16, generator=g, dtype=torch.float64) * 3
     fake = torch.randn(16, generator=g, dtype=torch.float64) * 3
     real[0], fake[0] = 100.0, -100.0  # a confident, correct discriminator
     real[1], fake[1] = -40.0, 40.0  # a confident, wrong one: the loss is large but finite
     bce = F.binary_cross_entropy_with_logits
-    expected = bce(real, torch.ones_like(real)) + bce(fake, torch.zeros_like(fake))
+    expected = discriminator_loss(real, fake)
     got = _as_tensor(_call(loss_fn, real.clone(), fake.clone(), name="loss_fn"), "loss_fn")
     if got.numel() == 1:
         got = got.reshape(())  # a (1,) tensor is a fine scalar
@@ -367,17 +373,19 @@ def check_discriminator_loss(loss_fn: Callable) -> str:
               "σ(100) rounds to 1 and log(1 − 1) = −inf: work on logits with "
               "F.binary_cross_entropy_with_logits (or F.logsigmoid), not sigmoid followed by log / BCELoss.")
     _compare(got, expected, "loss_fn", mistakes, atol=1e-8, rtol=1e-8)
-    return "Success! Your discriminator loss is the numerically stable binary cross-entropy on logits."
+    return "Success! Your loss equals companion.gan.discriminator_loss: binary cross-entropy on logits, stable."
 
 
 def check_generator_loss(loss_fn: Callable) -> str:
     """Exercise 4.3: ``loss_fn(fake_logits)`` -> the non-saturating generator loss −mean log D(G(z))
     (Goodfellow et al. 2014, §3), computed from the discriminator's logits on generated images."""
+    from companion.gan import generator_loss
+
     g = _generator(9)
     fake = torch.randn(16, generator=g, dtype=torch.float64) * 3
     fake[0] = -60.0  # D is sure this fake is fake: exactly where G needs a strong gradient
     bce = F.binary_cross_entropy_with_logits
-    expected = bce(fake, torch.ones_like(fake))
+    expected = generator_loss(fake)
     mistakes = [
         (bce(fake, torch.zeros_like(fake)),
          "that is the discriminator's loss on fakes (the textbook steps G with it): minimising it makes "
@@ -387,7 +395,7 @@ def check_generator_loss(loss_fn: Callable) -> str:
          "D rejects the fakes. Use −log D(G(z)) instead."),
     ]
     _compare(_call(loss_fn, fake.clone(), name="loss_fn"), expected, "loss_fn", mistakes, atol=1e-8, rtol=1e-8)
-    return "Success! −log D(G(z)) on logits: the non-saturating loss that keeps G learning early on."
+    return "Success! −log D(G(z)) on logits, as in companion.gan.generator_loss: it keeps G learning early on."
 
 
 # ---------------------------------------------------------------- chapter 5 · §1.5 trends and challenges
