@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -45,13 +46,8 @@ def _call(fn: Callable, *args, name: str):
 def _as_tensor(value, name: str) -> torch.Tensor:
     if isinstance(value, torch.Tensor):
         return value.detach()
-    try:
-        import numpy as np
-
-        if isinstance(value, np.ndarray):
-            return torch.from_numpy(value)
-    except ImportError:  # pragma: no cover - numpy ships with torch
-        pass
+    if isinstance(value, np.ndarray):
+        return torch.from_numpy(value)
     if isinstance(value, (int, float)):
         return torch.tensor(value)
     _fail(f"{name} should return a torch.Tensor, got {type(value).__name__}",
