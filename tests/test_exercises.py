@@ -37,6 +37,7 @@ def test_every_chapter_has_at_least_two_checks():
 def test_neuron():
     _passes(ex.check_neuron, lambda x, w, b: torch.sigmoid(x @ w + b))
     _passes(ex.check_neuron, lambda x, w, b: 1 / (1 + torch.exp(-(x @ w) - b)))
+    _passes(ex.check_neuron, lambda x, w, b: torch.sigmoid(x @ w + b).numpy())  # numpy answers are fine too
     _fails(ex.check_neuron, lambda x, w, b: torch.sigmoid(x @ w), "bias b is missing")
     _fails(ex.check_neuron, lambda x, w, b: x @ w + b, "not squashed")
     _fails(ex.check_neuron, lambda x, w, b: torch.tanh(x @ w + b), "tanh")
