@@ -17,14 +17,6 @@ TOL = 1e-10  # float64, hand gradients vs autograd: same operations, rounding on
 FD_TOL = 1e-6  # float64, central differences with eps=1e-6: truncation ~eps², rounding ~1e-16/eps
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny tensors: one thread avoids synchronisation overhead on a busy machine (as the notebooks do)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
 
 def autograd_reference(model: MLP, x: torch.Tensor, grad_output: torch.Tensor):
     """The same network rebuilt from torch ops; autograd's gradients of sum(output * grad_output)."""

@@ -7,15 +7,6 @@ from companion.cnn import CNN, ClassifierConfig, evaluate, flatten_size, predict
 from companion.data import load_digits
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    # On a shared machine one intra-op thread is much faster for these tiny networks than two.
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.mark.parametrize("channels, size, flat", [(3, 28, 64 * 7 * 7), (1, 8, 64 * 2 * 2), (1, 10, 64 * 2 * 2)])
 def test_flatten_size_follows_the_two_poolings(channels, size, flat):
     assert flatten_size(size) == flat

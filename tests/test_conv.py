@@ -13,14 +13,6 @@ TOL = 1e-12  # float64: same sums in another order
 TOL32 = 1e-5  # float32
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny tensors: one thread avoids synchronisation overhead on a busy machine (as the notebooks do)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
 # (N, C, C_out, H, W, kernel, stride, padding, dilation): batch of 1, several channels, non-square
 # kernels and images, asymmetric stride/padding/dilation, strides that do not divide evenly.
 GRID = [

@@ -6,15 +6,6 @@ import torch
 from companion.gan import optimal_discriminator
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    # On a shared machine one intra-op thread is much faster for these tiny networks than two.
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def test_optimal_discriminator_is_the_density_ratio_and_maximises_the_value():
     p_data = torch.tensor([0.5, 0.2, 0.0, 3.0], dtype=torch.float64)
     p_model = torch.tensor([0.5, 0.6, 1.0, 1.0], dtype=torch.float64)

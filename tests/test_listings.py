@@ -13,15 +13,6 @@ from companion.cnn import CNN
 from companion.gan import Discriminator, Generator
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    # On a shared machine one intra-op thread is much faster for these tiny networks than two.
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def _listing_namespace():
     """What the listings import: torch, torch.nn as nn, torch.optim as optim, and nothing else."""
     return {"torch": torch, "nn": nn, "optim": torch.optim}

@@ -8,15 +8,6 @@ import torch
 from companion.metrics import frechet_distance, gaussian_frechet_distance, label_entropy, max_entropy
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    # On a shared machine one intra-op thread is much faster for these tiny networks than two.
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def _random_cov(d, seed):
     g = torch.Generator().manual_seed(seed)
     a = torch.randn(d, d, generator=g, dtype=torch.float64)

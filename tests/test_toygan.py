@@ -19,15 +19,6 @@ from companion.toygan import (
 )
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    # The training tests' numbers (and their speed on a shared machine) assume one intra-op thread.
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def ring_sampler(n, generator):
     return ring_of_gaussians(n, generator=generator)
 
