@@ -2,13 +2,15 @@
 
 The minimax game of Goodfellow et al. (2014, "Generative Adversarial Nets", eq. 1) is
 
-    min_G max_D  V(D, G) = E_{x ~ p_data}[log D(x)] + E_{z ~ p_z}[log(1 - D(G(z)))].
+    min_G max_D  V(D, G) = E_{x ~ p_data}[log D(x)] + E_{z ~ p_z}[log(1 - D(G(z)))].       (1.3.4a)
 
 For a fixed generator the inner maximum is reached pointwise (their Proposition 1) by
 
-    D*(x) = p_data(x) / (p_data(x) + p_model(x)),                                   (1.4.2a)
+    D*(x) = p_data(x) / (p_data(x) + p_model(x)),                                   (1.3.4b)
 
-which `optimal_discriminator` computes.
+which `optimal_discriminator` computes. Equation numbers are those of notebook 03 (§1.3.4).
+The two training losses (`discriminator_loss`, `generator_loss`) serve this module's DCGAN and the
+2-D toy GAN of `companion.toygan` alike.
 """
 
 from __future__ import annotations
@@ -22,9 +24,11 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 from tqdm.auto import tqdm
 
+GENERATOR_LOSSES = ("non-saturating", "saturating")
+
 
 def optimal_discriminator(p_data: torch.Tensor, p_model: torch.Tensor) -> torch.Tensor:
-    """The discriminator that maximises V(D, G) for a fixed generator, eq. (1.4.2a), elementwise.
+    """The discriminator that maximises V(D, G) for a fixed generator, eq. (1.3.4b), elementwise.
 
     Where both densities are 0 the ratio is 0/0; such points carry no probability mass, so any
     value maximises V there. We define D* = 1/2 at those points: the discriminator's answer when it
@@ -215,9 +219,17 @@ def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> 
             + F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits)))
 
 
-def generator_loss(fake_logits: torch.Tensor) -> torch.Tensor:
-    """Non-saturating generator loss −log D(G(z)) (Goodfellow et al., §3), in place of log(1 − D(G(z)))."""
-    return F.binary_cross_entropy_with_logits(fake_logits, torch.ones_like(fake_logits))
+def generator_loss(fake_logits: torch.Tensor, loss: str = "non-saturating") -> torch.Tensor:
+    """The generator's loss from D's logits on generated images, averaged over the batch.
+
+    "non-saturating": −log D(G(z)) (Goodfellow et al., §3), the one practice uses;
+    "saturating": log(1 − D(G(z))), the minimax form of (1.3.4a), whose gradient vanishes when D wins.
+    """
+    if loss == "non-saturating":
+        return F.binary_cross_entropy_with_logits(fake_logits, torch.ones_like(fake_logits))
+    if loss == "saturating":
+        return -F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))
+    raise ValueError(f"expected loss to be one of {GENERATOR_LOSSES}, got {loss!r}")
 
 
 def train_gan(

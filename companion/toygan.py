@@ -6,14 +6,17 @@ so mode collapse is visible by simply counting modes (`covered_modes`).
 
 The two players of Goodfellow et al. (2014, "Generative adversarial nets") play the minimax game
 
-    min_G max_D  V(D, G) = E_x[log D(x)] + E_z[log(1 - D(G(z)))],              (1.2.2)
+    min_G max_D  V(D, G) = E_x[log D(x)] + E_z[log(1 - D(G(z)))],              (1.3.4a)
 
 where D(x) = sigmoid(l(x)) and the discriminator network returns the logit l. Training
 alternates two separate steps on two separate optimisers:
 
-    D step:  minimise  -log D(x) - log(1 - D(G(z)))   with G(z) detached,       (1.2.3)
+    D step:  minimise  -log D(x) - log(1 - D(G(z)))   with G(z) detached
     G step:  minimise  -log D(G(z))                   ("non-saturating", the paper's advice)
-         or  minimise   log(1 - D(G(z)))              ("saturating", the minimax form of (1.2.2)).
+         or  minimise   log(1 - D(G(z)))              ("saturating", the minimax form of (1.3.4a)).
+
+Equation numbers are those of notebook 03 (§1.3.4). The two losses are `companion.gan`'s, shared
+with the DCGAN there.
 
 Both are binary cross-entropies on logits (`binary_cross_entropy_with_logits`), which is the
 numerically stable form of sigmoid followed by log: real points get label 1, generated ones 0
@@ -27,10 +30,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-LOSSES = ("non-saturating", "saturating")
+from companion.gan import GENERATOR_LOSSES as LOSSES
+from companion.gan import discriminator_loss, generator_loss
+
 Sampler = Callable[[int, torch.Generator], torch.Tensor]
 
 
@@ -146,21 +150,6 @@ def discriminator_grid(D: nn.Module, extent: float = 3.0, resolution: int = 64) 
         return torch.sigmoid(D(points)).reshape(resolution, resolution).cpu()
 
 
-def generator_loss(fake_logits: torch.Tensor, loss: str = "non-saturating") -> torch.Tensor:
-    """The G step's loss (1.2.3) from D's logits on generated points (N,)."""
-    if loss == "non-saturating":
-        return F.binary_cross_entropy_with_logits(fake_logits, torch.ones_like(fake_logits))  # -log D(G(z))
-    if loss == "saturating":
-        return -F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))  # log(1 - D(G(z)))
-    raise ValueError(f"expected loss to be one of {LOSSES}, got {loss!r}")
-
-
-def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
-    """The D step's loss (1.2.3): -log D(x) - log(1 - D(G(z))), each term a batch mean."""
-    return (F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits))
-            + F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits)))
-
-
 @dataclass(frozen=True)
 class ToyGANConfig:
     """Everything that defines a training run besides the data and the random numbers."""
@@ -213,7 +202,7 @@ def train_toy_gan(data: torch.Tensor | Sampler, steps: int = 1000, batch_size: i
                   grid_extent: float = 3.0, grid_resolution: int = 64,
                   device: torch.device | str | None = None, generator: torch.Generator | None = None,
                   progress: bool = True) -> tuple[ToyGAN, dict]:
-    """Train a ToyGAN by alternating a D step and a G step (1.2.3), `steps` times each.
+    """Train a ToyGAN by alternating a D step and a G step (§1.3.4), `steps` times each.
 
     Args:
         data: real points (N, 2) to draw minibatches from, or a sampler ``(n, generator) -> (n, 2)``

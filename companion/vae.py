@@ -4,12 +4,12 @@ An encoder q(z | x) = N(mu(x), diag(exp(logvar(x)))) and a decoder p(x | z) are 
 in one step, on one objective, the evidence lower bound (ELBO; Kingma & Welling 2013,
 "Auto-Encoding Variational Bayes", arXiv:1312.6114):
 
-    ELBO(x) = E_q[log p(x | z)] - KL(q(z | x) ‖ N(0, I))                      (B.1)
+    ELBO(x) = E_q[log p(x | z)] - KL(q(z | x) ‖ N(0, I))                      (1.3.5a)
 
 and not in the alternating encoder/decoder steps the textbook lists. Gradients flow through the
 sample z thanks to the reparameterisation trick
 
-    z = mu + exp(logvar / 2) * eps,   eps ~ N(0, I)                             (B.2)
+    z = mu + exp(logvar / 2) * eps,   eps ~ N(0, I)           (reparameterisation, §1.3.5)
 
 and the KL term has a closed form (Appendix B of the paper), see `gaussian_kl`.
 
@@ -57,7 +57,7 @@ def gaussian_kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
 def reparameterize(
     mu: torch.Tensor, logvar: torch.Tensor, generator: torch.Generator | None = None
 ) -> torch.Tensor:
-    """Draw z = mu + sigma * eps (eq. B.2), differentiable in mu and logvar.
+    """Draw z = mu + sigma * eps (the reparameterisation trick of §1.3.5), differentiable in mu and logvar.
 
     Args:
         mu, logvar: (N, latent_dim).
@@ -168,7 +168,7 @@ class VAE(nn.Module):
     def elbo_terms(
         self, x: torch.Tensor, generator: torch.Generator | None = None
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """The two terms of -ELBO (eq. B.1), each (N,) in nats, from one sample of z per image.
+        """The two terms of -ELBO (eq. 1.3.5a), each (N,) in nats, from one sample of z per image.
 
         Returns:
             recon: -log p(x | z) = binary cross-entropy summed over the pixels. With grey levels
@@ -212,7 +212,7 @@ def train_vae(
     generator: torch.Generator | None = None,
     progress: bool = True,
 ) -> tuple[VAE, dict[str, list[float]]]:
-    """Train a `VAE` on images (N, C, H, W) in [0, 1] by maximising the ELBO (eq. B.1) with Adam.
+    """Train a `VAE` on images (N, C, H, W) in [0, 1] by maximising the ELBO (eq. 1.3.5a) with Adam.
 
     Encoder and decoder are updated together, every step, from the one objective -ELBO (the
     textbook's §1.3.5 alternates them instead). The decoder's output bias starts at the logit of

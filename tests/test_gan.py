@@ -155,3 +155,14 @@ def test_diverging_gan_stops_with_a_clear_error():
     with pytest.raises(FloatingPointError, match="loss became nan/inf at step"):
         train_gan(images[:64], GANConfig(epochs=3, batch_size=32, latent_dim=4, width=4, lr=1e30),
                   generator=torch.Generator().manual_seed(0), progress=False)
+
+
+def test_generator_losses_match_their_formulas_and_reject_unknown_names():
+    from companion.gan import generator_loss
+
+    logits = torch.tensor([-3.0, 0.0, 2.5], dtype=torch.float64)
+    d = torch.sigmoid(logits)
+    assert torch.allclose(generator_loss(logits), -torch.log(d).mean())
+    assert torch.allclose(generator_loss(logits, "saturating"), torch.log(1 - d).mean())
+    with pytest.raises(ValueError, match="non-saturating.*'minimax'"):
+        generator_loss(logits, "minimax")
