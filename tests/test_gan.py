@@ -1,4 +1,4 @@
-"""The GAN: the optimal discriminator (eq. 1.4.2a), the corrected networks and their training."""
+"""The GAN: the optimal discriminator (eq. 1.3.4b of notebook 03), the corrected networks and their training."""
 
 import pytest
 import torch
