@@ -520,9 +520,9 @@ def check_cnn_symmetries(answers: dict) -> str:
             if key == "translation":
                 hint = "a convolution applies the same kernel at every position: what happens if the input moves?"
             else:
+                transform = "rotate_images" if key == "rotation" else "scale_images"
                 hint = (f"measure it: measure_equivariance(lambda t: ...) with companion.robustness's "
-                        f"{'rotate_images' if key == 'rotation' else 'scale_images'}. §1.6.2 of the textbook "
-                        f"gets this wrong.")
+                        f"{transform}, and trust the number over the text.")
             _fail(f"your answer for {key} disagrees with the measurement", hint)
     return ("Success! A convolution commutes with shifts (error {:.0e}) but not with rotation ({:.2f}) or "
             "scaling ({:.2f}): robustness to those must be learned from data.").format(*errors.values())
