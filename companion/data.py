@@ -74,3 +74,21 @@ def load_photo(name: str = "grace_hopper", max_side: int | None = 256) -> torch.
             grey.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
         pixels = np.asarray(grey, dtype=np.float32) / 255.0
     return torch.from_numpy(pixels.copy())
+
+
+def check_unit_images(images: torch.Tensor, square: bool = False) -> tuple[int, int, int, int]:
+    """Check that `images` is a non-empty float batch (N, C, H, W) with values in [0, 1]; return its shape.
+
+    The generative models (`train_gan`, `train_vae`) read pixels as probabilities or scale them to
+    tanh's range, so anything outside [0, 1] is a mistake upstream. `square` asks for H == W.
+    """
+    layout = "(N, C, S, S)" if square else "(N, C, H, W)"
+    if not isinstance(images, torch.Tensor):
+        raise TypeError(f"expected images to be a torch.Tensor, got {type(images).__name__}")
+    if (images.ndim != 4 or images.shape[0] < 1 or (square and images.shape[2] != images.shape[3])
+            or not images.is_floating_point()):
+        raise ValueError(f"expected float images of shape {layout}, got {tuple(images.shape)} {images.dtype}")
+    if not torch.isfinite(images).all() or images.min() < 0 or images.max() > 1:
+        raise ValueError(f"expected images in [0, 1], got values in [{images.min().item():.3g}, "
+                         f"{images.max().item():.3g}]")
+    return tuple(images.shape)

@@ -24,6 +24,8 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 from tqdm.auto import tqdm
 
+from companion.data import check_unit_images
+
 GENERATOR_LOSSES = ("non-saturating", "saturating")
 
 
@@ -265,13 +267,7 @@ def train_gan(
     config = GANConfig() if config is None else config
     if not isinstance(config, GANConfig):
         raise TypeError(f"expected config to be a GANConfig, got {type(config).__name__}")
-    if not isinstance(images, torch.Tensor):
-        raise TypeError(f"expected images to be a torch.Tensor, got {type(images).__name__}")
-    if images.ndim != 4 or images.shape[2] != images.shape[3] or not images.is_floating_point():
-        raise ValueError(f"expected float images of shape (N, C, S, S), got {tuple(images.shape)} {images.dtype}")
-    if not torch.isfinite(images).all() or images.min() < 0 or images.max() > 1:
-        raise ValueError(f"expected images in [0, 1], got values in [{images.min().item():.3g}, "
-                         f"{images.max().item():.3g}]")
+    check_unit_images(images, square=True)
     device = torch.device("cpu") if device is None else torch.device(device)
     if generator is None:
         generator = torch.Generator().manual_seed(int(torch.randint(2**62, (1,))))

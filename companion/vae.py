@@ -25,6 +25,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from companion.data import check_unit_images
+
 
 def _check_latent_pair(mu: torch.Tensor, logvar: torch.Tensor) -> None:
     for name, value in (("mu", mu), ("logvar", logvar)):
@@ -237,14 +239,7 @@ def train_vae(
     config = VAEConfig() if config is None else config
     if not isinstance(config, VAEConfig):
         raise TypeError(f"expected config to be a VAEConfig, got {type(config).__name__}")
-    if not isinstance(images, torch.Tensor):
-        raise TypeError(f"expected images to be a torch.Tensor, got {type(images).__name__}")
-    if images.ndim != 4 or images.shape[0] < 1 or not images.is_floating_point():
-        raise ValueError(f"expected float images of shape (N, C, H, W), got {tuple(images.shape)} {images.dtype}")
-    if not torch.isfinite(images).all() or images.min() < 0 or images.max() > 1:
-        raise ValueError(
-            f"expected images in [0, 1], got values in [{images.min().item():.3g}, {images.max().item():.3g}]"
-        )
+    check_unit_images(images)
     if generator is not None and not isinstance(generator, torch.Generator):
         raise TypeError(f"expected generator to be a torch.Generator or None, got {type(generator).__name__}")
     device = torch.device(device) if device is not None else images.device

@@ -134,3 +134,17 @@ def test_env_report_names_device_threads_and_font(capsys):
     printed = capsys.readouterr().out
     for key in ("torch", "device", "torch threads", "CJK font"):
         assert key in report and key in printed
+
+
+def test_check_unit_images_names_what_it_expected():
+    from companion.data import check_unit_images
+
+    assert check_unit_images(torch.zeros(2, 1, 8, 8), square=True) == (2, 1, 8, 8)
+    with pytest.raises(TypeError, match="torch.Tensor"):
+        check_unit_images(np.zeros((2, 1, 8, 8)))
+    with pytest.raises(ValueError, match=r"\(N, C, S, S\), got \(2, 1, 8, 6\)"):
+        check_unit_images(torch.zeros(2, 1, 8, 6), square=True)
+    with pytest.raises(ValueError, match=r"\(N, C, H, W\), got \(1, 8, 8\)"):
+        check_unit_images(torch.zeros(1, 8, 8))
+    with pytest.raises(ValueError, match="in \\[0, 1\\], got values in \\[0, 2\\]"):
+        check_unit_images(torch.full((1, 1, 2, 2), 2.0).index_fill_(2, torch.tensor([0]), 0.0))
