@@ -1,9 +1,10 @@
-"""Figures for the notebooks: a CJK font that works on a fresh machine, image grids, curves.
+"""Figures for the notebooks: a CJK font that works on a fresh machine, alt text, image grids, curves.
 
-Importing this module sets matplotlib up so that Chinese labels render as glyphs: Latin text
-stays in DejaVu Sans and each CJK character falls back to a CJK font. A CJK font installed on
-the system is preferred; otherwise the Noto Sans CJK SC file that the `mplfonts` package ships
-(a dependency in requirements.txt) is registered, so nothing needs to be downloaded.
+Every notebook calls `setup()` once in its first cell: Chinese labels then render as glyphs (Latin
+text stays in DejaVu Sans and each CJK character falls back to a CJK font; a system CJK font is
+preferred, else the Noto Sans CJK SC file that the `mplfonts` dependency ships is registered).
+Importing the module changes nothing. `show(fig, alt=...)` displays a figure with a text description for screen readers
+and the website.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import numpy as np
 import torch
 from matplotlib import font_manager
 from matplotlib import pyplot as plt
+from matplotlib.figure import Figure
 
 SYSTEM_CJK_FONTS = (
     "Noto Sans CJK SC",
@@ -42,15 +44,31 @@ def cjk_font_name() -> str:
     return font_manager.FontProperties(fname=path).get_name()
 
 
-def use_cjk_font() -> str:
-    """Make every later figure render Chinese text; returns the CJK font's name."""
+def setup() -> str:
+    """Make every later figure render Chinese text; return the CJK font's name."""
     name = cjk_font_name()
     # A list of families turns on matplotlib's per-glyph fallback (the generic "sans-serif" does not).
     matplotlib.rcParams["font.family"] = ["DejaVu Sans", name]
     return name
 
 
-use_cjk_font()
+def show(fig=None, *, alt: str) -> None:
+    """Display a figure as a PNG that carries ``alt``, a sentence saying what it shows, then close it.
+
+    The alt text travels in the output's metadata (``{"image/png": {"alt": ...}}``), where JupyterLab,
+    nbconvert and the website read it for screen readers. Use it instead of ``plt.show()``.
+    """
+    from IPython.core.pylabtools import print_figure
+    from IPython.display import Image, display
+
+    fig = plt.gcf() if fig is None else fig
+    if not isinstance(fig, Figure):
+        raise TypeError(f"expected a matplotlib Figure, got {type(fig).__name__}")
+    if not isinstance(alt, str) or len(alt.split()) < 3:
+        raise ValueError(f"expected alt to be a sentence (three words or more) describing the figure, got {alt!r}")
+    data = print_figure(fig, "png", bbox_inches="tight")
+    plt.close(fig)
+    display(Image(data=data, format="png", alt=alt.strip()))
 
 
 def _as_image_batch(images) -> np.ndarray:
