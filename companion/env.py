@@ -34,15 +34,31 @@ def seed_everything(seed: int, num_threads: int | None = 1) -> None:
     torch.manual_seed(seed)  # seeds every CUDA device too
 
 
+DEVICE_CHOICES = ("cpu", "cuda", "mps")
+
+
+def _mps_available() -> bool:
+    backend = getattr(torch.backends, "mps", None)
+    return backend is not None and backend.is_available()
+
+
 def default_device() -> torch.device:
-    """CUDA when it is available, else the CPU; ``COMPANION_DEVICE=cpu`` (or ``cuda``) overrides."""
+    """CUDA if available, else Apple's MPS if available, else the CPU.
+
+    ``COMPANION_DEVICE=cpu`` (or ``cuda``, ``mps``) overrides the choice; the stored outputs of the
+    notebooks come from the CPU.
+    """
     choice = os.environ.get(DEVICE_VARIABLE, "").strip().lower()
     if choice == "":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if choice not in ("cpu", "cuda"):
-        raise ValueError(f"expected {DEVICE_VARIABLE} to be 'cpu' or 'cuda', got {choice!r}")
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        return torch.device("mps" if _mps_available() else "cpu")
+    if choice not in DEVICE_CHOICES:
+        raise ValueError(f"expected {DEVICE_VARIABLE} to be one of {DEVICE_CHOICES}, got {choice!r}")
     if choice == "cuda" and not torch.cuda.is_available():
         raise ValueError(f"{DEVICE_VARIABLE}=cuda, but torch sees no CUDA device")
+    if choice == "mps" and not _mps_available():
+        raise ValueError(f"{DEVICE_VARIABLE}=mps, but torch sees no Apple MPS device")
     return torch.device(choice)
 
 

@@ -90,18 +90,38 @@ def test_seed_everything_sets_threads_and_checks_its_arguments():
 
 
 def test_device_override(monkeypatch):
+    from companion import env
+
     monkeypatch.setenv("COMPANION_DEVICE", "cpu")
     assert companion.default_device() == torch.device("cpu")
     monkeypatch.delenv("COMPANION_DEVICE")
-    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    expected = "cuda" if torch.cuda.is_available() else ("mps" if env._mps_available() else "cpu")
     assert companion.default_device().type == expected
     monkeypatch.setenv("COMPANION_DEVICE", "tpu")
-    with pytest.raises(ValueError, match="'cpu' or 'cuda'.*'tpu'"):
+    with pytest.raises(ValueError, match=r"one of \('cpu', 'cuda', 'mps'\).*'tpu'"):
         companion.default_device()
     if not torch.cuda.is_available():
         monkeypatch.setenv("COMPANION_DEVICE", "cuda")
         with pytest.raises(ValueError, match="no CUDA"):
             companion.default_device()
+
+
+def test_device_order_is_cuda_then_mps_then_cpu(monkeypatch):
+    from companion import env
+
+    monkeypatch.delenv("COMPANION_DEVICE", raising=False)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(env, "_mps_available", lambda: True)
+    assert companion.default_device().type == "mps"
+    monkeypatch.setattr(env, "_mps_available", lambda: False)
+    assert companion.default_device().type == "cpu"
+    monkeypatch.setenv("COMPANION_DEVICE", "mps")
+    with pytest.raises(ValueError, match="no Apple MPS"):
+        companion.default_device()
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(env, "_mps_available", lambda: True)
+    monkeypatch.delenv("COMPANION_DEVICE")
+    assert companion.default_device().type == "cuda"
 
 
 def test_chinese_text_renders_without_missing_glyph_warning():
@@ -110,8 +130,9 @@ def test_chinese_text_renders_without_missing_glyph_warning():
     matplotlib.use("Agg")
     from matplotlib import pyplot as plt
 
-    from companion.plot import cjk_font_name
+    from companion.plot import cjk_font_name, setup
 
+    setup()
     assert "CJK" in cjk_font_name() or "Hei" in cjk_font_name() or "Han" in cjk_font_name()
     fig, ax = plt.subplots()
     ax.set_title("神经网络系统的创意创作技术 · 生成对抗网络")
@@ -127,6 +148,42 @@ def test_chinese_text_renders_without_missing_glyph_warning():
     charmap = FT2Font(path).get_charmap()
     assert all(ord(ch) in charmap for ch in "神经网络系统的创意创作技术生成对抗训练步数")
     plt.close(fig)
+
+
+def test_importing_plot_changes_no_setting_and_setup_does():
+    import subprocess
+    import sys
+
+    code = ("import matplotlib; before = dict(matplotlib.rcParams); import companion.plot as p; "
+            "assert dict(matplotlib.rcParams) == before; p.setup(); "
+            "assert p.cjk_font_name() in matplotlib.rcParams['font.family']")
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_show_displays_a_png_with_its_alt_text(monkeypatch):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import IPython.display
+    from matplotlib import pyplot as plt
+
+    from companion import plot
+
+    shown = []
+    monkeypatch.setattr(IPython.display, "display", lambda obj: shown.append(obj))
+    fig, ax = plt.subplots()
+    ax.plot([0, 1], [0, 1])
+    plot.show(fig, alt="A straight line rising from left to right.")
+    (image,) = shown
+    assert image.data[:8] == b"\x89PNG\r\n\x1a\n"
+    _, metadata = image._repr_png_()
+    assert metadata == {"alt": "A straight line rising from left to right."}
+    assert not plt.get_fignums(), "the figure is closed, so the inline backend does not show it twice"
+    with pytest.raises(ValueError, match="alt to be a sentence"):
+        plot.show(plt.figure(), alt="plot")
+    with pytest.raises(TypeError, match="matplotlib Figure"):
+        plot.show("figure", alt="a figure of nothing at all")
+    plt.close("all")
 
 
 def test_env_report_names_device_threads_and_font(capsys):
