@@ -524,8 +524,9 @@ def check_cnn_symmetries(answers: dict) -> str:
                 hint = (f"measure it: measure_equivariance(lambda t: ...) with companion.robustness's "
                         f"{transform}, and trust the number over the text.")
             _fail(f"your answer for {key} disagrees with the measurement", hint)
-    return ("Success! A convolution commutes with shifts (error {:.0e}) but not with rotation ({:.2f}) or "
-            "scaling ({:.2f}): robustness to those must be learned from data.").format(*errors.values())
+    return ("Success! A convolution commutes with shifts (error below 1e-9) but not with rotation ({:.2f}) or "
+            "scaling ({:.2f}): robustness to those must be learned from data.").format(errors["rotation"],
+                                                                                     errors["scaling"])
 
 
 CHECKS = {

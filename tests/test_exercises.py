@@ -217,7 +217,7 @@ def test_negative_elbo():
 
 def test_cnn_symmetries():
     message = _passes(ex.check_cnn_symmetries, {"translation": True, "rotation": False, "scaling": False})
-    assert "error 0e+00" in message or "e-1" in message
+    assert "error below 1e-9" in message
     _fails(ex.check_cnn_symmetries, {"translation": True, "rotation": True, "scaling": True}, "rotation",
            "measure_equivariance")
     _fails(ex.check_cnn_symmetries, {"translation": False, "rotation": False, "scaling": False}, "same kernel")
