@@ -1,0 +1,29 @@
+"""``python -m book COMMAND``: make the derived forms of the book. ``python -m book --help`` lists them."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# command -> (module of this package that implements it, one line of help)
+COMMANDS = {
+    "build": ("zh", "write the Chinese notebooks from the English ones and the catalogues"),
+    "check": ("zh", "exit 1 unless every derived notebook and catalogue is current"),
+    "update-catalogues": ("zh", "bring the catalogues in line with the English prose (changed cells become stale)"),
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m book", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, (module, help_text) in COMMANDS.items():
+        command = sub.add_parser(name, help=help_text, description=help_text)
+        importlib.import_module(f"book.{module}").add_arguments(name, command)
+    args = parser.parse_args(argv)
+    module = importlib.import_module(f"book.{COMMANDS[args.command][0]}")
+    return module.run(args.command, args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
