@@ -116,3 +116,15 @@ def test_term_list_is_consistent():
     preferred = {term.zh for term in TERMS}
     assert not [v for v in avoided_variants() if any(v in zh_term for zh_term in preferred)]
     assert all(re.fullmatch(r"1\.[1-6](\.\d)?", term.section) for term in TERMS)
+
+
+def test_the_two_readmes_link_each_other_and_give_the_same_two_commands():
+    english = (nbio.ROOT / "README.md").read_text(encoding="utf-8")
+    chinese = (nbio.ROOT / "README.zh-CN.md").read_text(encoding="utf-8")
+    assert "(README.zh-CN.md)" in english and "(README.md)" in chinese
+    assert "pip install -r requirements.txt && jupyter lab notebooks" in english
+    assert "pip install -r requirements.txt && jupyter lab notebooks/zh" in chinese
+    for text in (english, chinese):
+        assert "pip install -r requirements-test.txt && pytest" in text
+    for chapter in CHAPTERS:  # the Chinese README's chapter map leads to the Chinese notebooks
+        assert f"(notebooks/zh/{chapter}.ipynb)" in chinese
