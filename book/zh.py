@@ -148,6 +148,33 @@ def build_notebook(chapter: str, english=None, po: polib.POFile | None = None):
     return nb
 
 
+def set_translations(chapter: str, translations: dict[str, str]) -> int:
+    """Record Chinese texts for English markdown cells, by cell id; return how many entries changed.
+
+    Each entry becomes current: its ``msgid`` is today's English text, the fuzzy flag and the old English
+    are dropped. For translators who script their work; Poedit or any PO editor does the same by hand.
+    """
+    english = nbio.read(nbio.notebook_path(chapter))
+    po = update_catalogue(chapter, english)
+    cells = {cell.id: cell for cell in markdown_cells(english)}
+    unknown = sorted(set(translations) - set(cells))
+    if unknown:
+        raise ValueError(f"expected ids of markdown cells of {chapter}, got unknown {unknown}")
+    changed = 0
+    for cell_id, text in translations.items():
+        if not isinstance(text, str) or not text.strip():
+            raise ValueError(f"expected a non-empty Chinese text for cell {cell_id}, got {text!r}")
+        entry = entry_for(po, cell_id)
+        before = (entry.msgstr, entry.fuzzy)
+        entry.msgstr = text
+        if entry.fuzzy:
+            entry.flags.remove("fuzzy")
+        entry.previous_msgid = None
+        changed += before != (entry.msgstr, entry.fuzzy)
+    save_catalogue(po, chapter)
+    return changed
+
+
 def save_catalogue(po: polib.POFile, chapter: str) -> bool:
     path = catalogue_path(chapter)
     text = po.__unicode__()

@@ -128,3 +128,17 @@ def test_the_two_readmes_link_each_other_and_give_the_same_two_commands():
         assert "pip install -r requirements-test.txt && pytest" in text
     for chapter in CHAPTERS:  # the Chinese README's chapter map leads to the Chinese notebooks
         assert f"(notebooks/zh/{chapter}.ipynb)" in chinese
+
+
+def test_set_translations_makes_entries_current_and_refuses_unknown_cells(tmp_path, monkeypatch, english):
+    monkeypatch.setattr(zh, "CATALOGUES", tmp_path)
+    chapter = CHAPTERS[0]
+    first, second = (cell.id for cell in zh.markdown_cells(english[chapter])[:2])
+    assert zh.set_translations(chapter, {first: "第一段", second: "第二段"}) == 2
+    state = zh.status(chapter, english[chapter])
+    assert state.current == 2 and first not in state.missing
+    assert nbio.source(zh.build_notebook(chapter, english[chapter]).cells[0]) in ("第一段", "第二段")
+    with pytest.raises(ValueError, match="unknown"):
+        zh.set_translations(chapter, {"no-such-cell": "文字"})
+    with pytest.raises(ValueError, match="non-empty Chinese text"):
+        zh.set_translations(chapter, {first: "  "})
