@@ -142,3 +142,9 @@ def test_set_translations_makes_entries_current_and_refuses_unknown_cells(tmp_pa
         zh.set_translations(chapter, {"no-such-cell": "文字"})
     with pytest.raises(ValueError, match="non-empty Chinese text"):
         zh.set_translations(chapter, {first: "  "})
+
+
+def test_jupyterlab_can_switch_to_chinese():
+    translation_utils = pytest.importorskip("jupyterlab_server.translation_utils")
+    packs, message = translation_utils.get_language_packs("en")
+    assert "zh_CN" in packs, f"the Chinese language pack is not installed (requirements.txt): {message}"
