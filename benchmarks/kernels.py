@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from benchmarks.timing import median_seconds
+from companion.timing import time_call
 
 
 def conv_ratios(device: torch.device) -> list[tuple[str, float, float]]:
@@ -16,9 +16,9 @@ def conv_ratios(device: torch.device) -> list[tuple[str, float, float]]:
     x = torch.randn(64, 1, 28, 28, generator=gen).to(device)
     w = torch.randn(8, 1, 3, 3, generator=gen).to(device)
     b = torch.randn(8, generator=gen).to(device)
-    reference = median_seconds(lambda: F.conv2d(x, w, b, padding=1), repeats=20, warmup=3)
-    vectorised = median_seconds(lambda: conv2d(x, w, b, padding=1), repeats=20, warmup=3)
-    loops = median_seconds(lambda: conv2d_naive(x, w, b, padding=1), repeats=1, warmup=0)
+    reference = time_call(lambda: F.conv2d(x, w, b, padding=1), rounds=20, warmup=3, statistic="median", device=device)
+    vectorised = time_call(lambda: conv2d(x, w, b, padding=1), rounds=20, warmup=3, statistic="median", device=device)
+    loops = time_call(lambda: conv2d_naive(x, w, b, padding=1), rounds=1, warmup=0, device=device)
     return [("conv2d (unfold) vs F.conv2d", vectorised, reference),
             ("conv2d_naive (loops) vs F.conv2d", loops, reference)]
 
@@ -35,9 +35,9 @@ def rnn_ratio(device: torch.device) -> tuple[str, float, float]:
     h0 = torch.zeros(N, H, device=device)
     with torch.no_grad():
         b_h = rnn.bias_ih_l0 + rnn.bias_hh_l0
-        ours = median_seconds(lambda: rnn_forward(x, h0, rnn.weight_ih_l0, rnn.weight_hh_l0, b_h,
-                                                  head.weight, head.bias), repeats=10)
-        theirs = median_seconds(lambda: head(rnn(x, h0[None])[0]), repeats=10)
+        ours = time_call(lambda: rnn_forward(x, h0, rnn.weight_ih_l0, rnn.weight_hh_l0, b_h, head.weight, head.bias),
+                         rounds=10, statistic="median", device=device)
+        theirs = time_call(lambda: head(rnn(x, h0[None])[0]), rounds=10, statistic="median", device=device)
     return ("rnn_forward vs nn.RNN (+ Linear head)", ours, theirs)
 
 
@@ -67,8 +67,9 @@ def mlp_backward_ratio(device: torch.device) -> tuple[str, float, float]:
                 a = torch.tanh(a)
         torch.autograd.grad((a * grad_out).sum(), params)
 
-    return ("MLP forward+backward by hand vs autograd", median_seconds(by_hand, repeats=20, warmup=3),
-            median_seconds(by_autograd, repeats=20, warmup=3))
+    return ("MLP forward+backward by hand vs autograd",
+            time_call(by_hand, rounds=20, warmup=3, statistic="median", device=device),
+            time_call(by_autograd, rounds=20, warmup=3, statistic="median", device=device))
 
 
 def all_ratios(device: torch.device) -> list[tuple[str, float, float]]:

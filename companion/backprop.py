@@ -10,15 +10,20 @@ Vectors are rows: a batch is (N, D) and a layer with weight W (out, in) and bias
 
 Backpropagation only computes these gradients; gradient descent (``train_mlp``) is what uses them:
 W ← W − η ∂ℒ/∂W. Rumelhart, Hinton & Williams (1986), "Learning representations by
-back-propagating errors", Nature 323.
+back-propagating errors", Nature 323. How often a trained MLP is right: `companion.metrics.accuracy`.
 """
 
 from __future__ import annotations
 
+import copy
+import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import torch
+
+from companion import validation as check
+from companion.training import progress_bar, resolve_device, seed_generator, stop_if_diverged
 
 ACTIVATIONS = ("tanh", "relu")
 
@@ -50,16 +55,17 @@ class MLP:
 
     def __init__(self, sizes: Sequence[int], activation: str = "tanh", seed: int = 0,
                  dtype: torch.dtype = torch.float32, device: torch.device | str | None = None):
-        sizes = list(sizes) if isinstance(sizes, (list, tuple)) else sizes
-        if not isinstance(sizes, list) or len(sizes) < 2 or not all(
-                isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in sizes):
-            raise ValueError(f"expected sizes to be a list of at least two positive ints, got {sizes!r}")
-        if activation not in ACTIVATIONS:
-            raise ValueError(f"expected activation to be one of {ACTIVATIONS}, got {activation!r}")
-        if not isinstance(seed, int) or isinstance(seed, bool):
-            raise TypeError(f"expected seed to be an int, got {type(seed).__name__}")
-        if dtype not in (torch.float32, torch.float64):
-            raise TypeError(f"expected dtype torch.float32 or torch.float64, got {dtype}")
+        if not isinstance(sizes, (list, tuple)):
+            raise TypeError(f"expected sizes to be a list of at least two positive ints, got {check.describe(sizes)}")
+        if len(sizes) < 2:
+            raise ValueError(f"expected sizes to be a list of at least two positive ints, got {list(sizes)!r}")
+        for n in sizes:
+            check.positive_int(n, "each of sizes")
+        check.one_of(activation, "activation", ACTIVATIONS)
+        check.integer(seed, "seed")
+        if dtype not in check.FLOAT_DTYPES:
+            raise TypeError(f"expected dtype torch.float32 or torch.float64, got {check.describe(dtype)}")
+        device = resolve_device(device)
         self.sizes = tuple(sizes)
         self.activation = activation
         generator = torch.Generator().manual_seed(seed)  # on the CPU, so every device starts alike
@@ -77,14 +83,10 @@ class MLP:
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Eq. (1.3.1a) for every layer: x (N, sizes[0]) -> output (N, sizes[-1]); caches what backward needs."""
-        if not isinstance(x, torch.Tensor):
-            raise TypeError(f"expected x to be a torch.Tensor, got {type(x).__name__}")
+        check.tensor(x, "x")
         if x.ndim != 2 or x.shape[1] != self.sizes[0]:
             raise ValueError(f"expected x of shape (N, {self.sizes[0]}), got {tuple(x.shape)}")
-        w0 = self.weights[0]
-        if x.dtype != w0.dtype or x.device != w0.device:
-            raise TypeError(f"expected x of dtype {w0.dtype} on {w0.device} like the weights, "
-                            f"got {x.dtype} on {x.device}")
+        check.like(x, "x", self.weights[0], "the weights")
         a, inputs, zs = x, [], []
         last = len(self.weights) - 1
         for l, (W, b) in enumerate(zip(self.weights, self.biases, strict=True)):
@@ -103,11 +105,11 @@ class MLP:
         if self._cache is None:
             raise RuntimeError("backward needs the activations of a forward pass: call forward(x) first")
         inputs, zs = self._cache
-        if not isinstance(grad_output, torch.Tensor):
-            raise TypeError(f"expected grad_output to be a torch.Tensor, got {type(grad_output).__name__}")
+        check.tensor(grad_output, "grad_output")
         if grad_output.shape != zs[-1].shape:
             raise ValueError(f"expected grad_output of shape {tuple(zs[-1].shape)} (the last output), "
                              f"got {tuple(grad_output.shape)}")
+        check.like(grad_output, "grad_output", zs[-1], "the last output")
         L = len(self.weights)
         grad_weights: list[torch.Tensor] = [None] * L  # type: ignore[list-item]
         grad_biases: list[torch.Tensor] = [None] * L  # type: ignore[list-item]
@@ -127,39 +129,48 @@ def numerical_gradient(f: Callable[[torch.Tensor], torch.Tensor | float], x: tor
 
     Each element of ``x`` is nudged in place and restored, so ``x`` may be a tensor that ``f``
     reads indirectly (``numerical_gradient(lambda _: loss(model), model.weights[0])``). Use float64:
-    in float32 the rounding error (~1e-7/ε) swamps the answer. Returns a tensor shaped like x.
+    in float32 the rounding error (~1e-7/ε) swamps the answer. Returns a tensor shaped like x
+    (contiguous). An expanded view (a stride of 0) is refused: its elements share one memory place.
     """
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"expected x to be a torch.Tensor, got {type(x).__name__}")
-    if not x.is_floating_point():
-        raise TypeError(f"expected a floating-point x, got {x.dtype}")
-    if not (isinstance(eps, float) and eps > 0):
-        raise ValueError(f"expected eps to be a positive float, got {eps!r}")
-    grad = torch.zeros_like(x)
-    flat, grad_flat = x.view(-1), grad.view(-1)  # views: writing flat[i] writes x
+    if not callable(f):
+        raise TypeError(f"expected f to be a function of x that returns a number, got {check.describe(f)}")
+    check.distinct_memory(check.tensor(x, "x", floating=True), "x")
+    eps = check.real(eps, "eps", above=0)
+    grad = torch.zeros(x.shape, dtype=x.dtype, device=x.device)
     with torch.no_grad():
-        for i in range(flat.numel()):
-            original = flat[i].item()
+        for index in itertools.product(*map(range, x.shape)):  # x[index] is x's memory, whatever its strides
+            original = x[index].item()
             try:
-                flat[i] = original + eps
-                f_plus = float(f(x))
-                flat[i] = original - eps
-                f_minus = float(f(x))
+                x[index] = original + eps
+                f_plus = _number(f(x), "f(x)")
+                x[index] = original - eps
+                f_minus = _number(f(x), "f(x)")
             finally:
-                flat[i] = original
-            grad_flat[i] = (f_plus - f_minus) / (2 * eps)
+                x[index] = original
+            grad[index] = (f_plus - f_minus) / (2 * eps)
     return grad
+
+
+def _number(value, name: str) -> float:
+    """A Python float from a number or a one-element tensor."""
+    if isinstance(value, torch.Tensor):
+        if value.numel() != 1:
+            raise ValueError(f"expected {name} to be a number (one element), got shape {tuple(value.shape)}")
+        return value.item()
+    return check.real(value, name) if not isinstance(value, float) else value
 
 
 def relative_error(a: torch.Tensor, b: torch.Tensor) -> float:
     """max |a − b| / max(max |a|, max |b|, tiny): one number for "do these two gradients agree?"."""
-    if not (isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor)):
-        raise TypeError(f"expected two tensors, got {type(a).__name__} and {type(b).__name__}")
+    check.tensor(a, "a", floating=True, finite=True)
+    check.tensor(b, "b", floating=True, finite=True)
     if a.shape != b.shape:
-        raise ValueError(f"expected tensors of the same shape, got {tuple(a.shape)} and {tuple(b.shape)}")
+        raise ValueError(f"expected a and b of the same shape, got {tuple(a.shape)} and {tuple(b.shape)}")
+    if a.numel() == 0:
+        return 0.0
     a, b = a.detach().double(), b.detach().to(a.device).double()
-    scale = max(a.abs().max().item(), b.abs().max().item(), 1e-300) if a.numel() else 1.0
-    return (a - b).abs().max().item() / scale if a.numel() else 0.0
+    scale = max(a.abs().max().item(), b.abs().max().item(), 1e-300)
+    return (a - b).abs().max().item() / scale
 
 
 def softmax_cross_entropy(logits: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -168,20 +179,17 @@ def softmax_cross_entropy(logits: torch.Tensor, labels: torch.Tensor) -> tuple[t
     ℒ = −(1/N) Σₙ log softmax(zₙ)[yₙ]  and  ∂ℒ/∂z = (softmax(z) − onehot(y)) / N.
 
     Args:
-        logits: (N, K) float; labels: (N,) int64 in [0, K).
+        logits: (N, K) float, N >= 1; labels: (N,) int64 in [0, K), on the logits' device.
     Returns:
         (loss, a 0-d tensor; grad_logits, (N, K)).
     """
-    if not isinstance(logits, torch.Tensor) or not isinstance(labels, torch.Tensor):
-        raise TypeError(f"expected tensors, got {type(logits).__name__} and {type(labels).__name__}")
-    if logits.ndim != 2:
-        raise ValueError(f"expected logits of shape (N, K), got {tuple(logits.shape)}")
-    if labels.shape != logits.shape[:1] or labels.dtype != torch.int64:
-        raise ValueError(f"expected int64 labels of shape ({logits.shape[0]},), "
-                         f"got {labels.dtype} of shape {tuple(labels.shape)}")
+    check.tensor(logits, "logits", ndim=2, layout="(N, K)", floating=True, min_size=1)
     N, K = logits.shape
-    if N and (labels.min() < 0 or labels.max() >= K):
-        raise ValueError(f"expected labels in [0, {K}), got values in [{labels.min().item()}, {labels.max().item()}]")
+    if K < 1:
+        raise ValueError(f"expected logits of shape (N, K) with K >= 1 classes, got {tuple(logits.shape)}")
+    check.class_indices(labels, "labels", n=N, num_classes=K)
+    if labels.device != logits.device:
+        raise ValueError(f"expected labels on the logits' device {logits.device}, got {labels.device}")
     log_p = torch.log_softmax(logits, dim=1)  # (N, K), stable: subtracts the row maximum
     loss = -log_p[torch.arange(N, device=logits.device), labels].mean()
     grad = log_p.exp()
@@ -190,57 +198,85 @@ def softmax_cross_entropy(logits: torch.Tensor, labels: torch.Tensor) -> tuple[t
 
 
 @dataclass(frozen=True)
-class GradientDescent:
-    """Plain (mini-batch) gradient descent: W ← W − lr · ∂ℒ/∂W, for a fixed number of steps."""
+class MLPConfig:
+    """How `train_mlp` trains: plain (mini-batch) gradient descent, W ← W − lr · ∂ℒ/∂W, a fixed number of steps.
 
+    `hidden` and `activation` shape the network that `train_mlp` builds, sizes (D, *hidden, K) for D
+    inputs and K classes; a network passed as ``model=`` keeps its own.
+    """
+
+    hidden: tuple[int, ...] = (32,)
+    activation: str = "tanh"
     lr: float = 0.5
     steps: int = 500
     batch_size: int | None = None  # None: the whole training set every step
 
     def __post_init__(self):
-        if not self.lr > 0:
-            raise ValueError(f"expected lr > 0, got {self.lr!r}")
-        if not (isinstance(self.steps, int) and self.steps >= 1):
-            raise ValueError(f"expected steps to be a positive int, got {self.steps!r}")
-        if self.batch_size is not None and not (isinstance(self.batch_size, int) and self.batch_size >= 1):
-            raise ValueError(f"expected batch_size to be None or a positive int, got {self.batch_size!r}")
+        if not isinstance(self.hidden, tuple):
+            raise TypeError(f"expected hidden to be a tuple of layer widths, got {check.describe(self.hidden)}")
+        for width in self.hidden:
+            check.positive_int(width, "each of hidden")
+        check.one_of(self.activation, "activation", ACTIVATIONS)
+        check.real(self.lr, "lr", above=0)
+        check.positive_int(self.steps, "steps")
+        if self.batch_size is not None:
+            check.positive_int(self.batch_size, "batch_size")
 
 
-def accuracy(model: MLP, x: torch.Tensor, labels: torch.Tensor) -> float:
-    """Fraction of rows of x whose largest output is at the label."""
-    return (model.forward(x).argmax(dim=1) == labels).double().mean().item()
-
-
-def train_mlp(model: MLP, x: torch.Tensor, labels: torch.Tensor, config: GradientDescent = GradientDescent(),
-              generator: torch.Generator | None = None, progress: bool = False) -> dict[str, list[float]]:
-    """Train ``model`` in place on a classification task with hand-computed gradients only.
+def train_mlp(x: torch.Tensor, labels: torch.Tensor, config: MLPConfig | None = None, *, model: MLP | None = None,
+              device: torch.device | str | None = None, generator: torch.Generator | None = None,
+              progress: bool = True) -> tuple[MLP, dict[str, list[float]]]:
+    """Train an `MLP` on a classification task with hand-computed gradients only; return (model, history).
 
     Each step: forward (1.3.1a), softmax cross-entropy and δ^L, backward (1.3.1b)–(1.3.1d), then the
     update.
-    x (N, sizes[0]) and labels (N,) are moved to the model's device and dtype. ``generator`` draws
-    the mini-batches (CPU generator). Returns {"loss": [...], "accuracy": [...]}, one entry per
-    step, measured on the batch of that step before its update.
-    """
-    from tqdm.auto import tqdm
 
-    if not isinstance(model, MLP):
-        raise TypeError(f"expected model to be a companion.backprop.MLP, got {type(model).__name__}")
-    if not isinstance(config, GradientDescent):
-        raise TypeError(f"expected config to be a GradientDescent, got {type(config).__name__}")
-    w0 = model.weights[0]
-    x, labels = x.to(device=w0.device, dtype=w0.dtype), labels.to(w0.device)
-    N = x.shape[0]
+    Args:
+        x: (N, D) float inputs; labels: (N,) int64 classes in [0, K).
+        config: `MLPConfig()` if None.
+        model: a network to start from (e.g. one with hand-set weights); it is copied, not changed.
+            None builds MLP((D, *config.hidden, labels.max() + 1)) with weights drawn from `generator`.
+        device: where to train; None: x's device. The model is returned there, in x's dtype.
+        generator: a CPU generator for the initial weights and the mini-batches; None draws a seed
+            from torch's global generator.
+        progress: show a tqdm progress bar over steps.
+
+    Returns:
+        (model, history): the trained copy, and {"loss": [...], "accuracy": [...]}, one entry per step,
+        measured on the batch of that step before its update.
+    Raises:
+        FloatingPointError: when the loss becomes nan or inf.
+    """
+    config = MLPConfig() if config is None else check.instance(config, "config", MLPConfig, "an MLPConfig or None")
+    check.tensor(x, "x", ndim=2, layout="(N, D)", floating=True, min_size=1, finite=True)
+    N, D = x.shape
+    check.class_indices(labels, "labels", n=N)
+    device = resolve_device(device, x)
+    generator = seed_generator(generator)
+    check.flag(progress, "progress")
+    if model is None:
+        num_classes = max(int(labels.max()) + 1, 2)
+        seed = int(torch.randint(2**62, (1,), generator=generator))
+        model = MLP((D, *config.hidden, num_classes), config.activation, seed=seed, dtype=x.dtype, device=device)
+    else:
+        check.instance(model, "model", MLP, "a companion.backprop.MLP or None")
+        if model.sizes[0] != D or model.sizes[-1] <= int(labels.max()):
+            raise ValueError(f"expected a model with {D} inputs and more than {int(labels.max())} outputs for "
+                             f"this data, got sizes {model.sizes}")
+        model = copy.deepcopy(model)
+        model.weights = [w.to(device, x.dtype) for w in model.weights]
+        model.biases = [b.to(device, x.dtype) for b in model.biases]
+    x, labels = x.to(device), labels.to(device)
     history: dict[str, list[float]] = {"loss": [], "accuracy": []}
-    for step in tqdm(range(config.steps), disable=not progress, desc="gradient descent"):
+    for step in progress_bar(range(config.steps), "gradient descent", progress):
         if config.batch_size is None or config.batch_size >= N:
             xb, yb = x, labels
         else:
-            index = torch.randperm(N, generator=generator)[: config.batch_size].to(w0.device)
+            index = torch.randperm(N, generator=generator)[: config.batch_size].to(device)
             xb, yb = x[index], labels[index]
         logits = model.forward(xb)
         loss, grad_logits = softmax_cross_entropy(logits, yb)
-        if not torch.isfinite(loss):
-            raise FloatingPointError(f"loss became {loss.item()} at step {step}; try a smaller lr than {config.lr}")
+        stop_if_diverged(step, f"try a smaller lr than {config.lr}", loss=loss.item())
         grad_weights, grad_biases = model.backward(grad_logits)
         for l in range(len(model.weights)):
             # Rebind rather than modify in place, so tensors a caller holds are not changed under them.
@@ -248,4 +284,4 @@ def train_mlp(model: MLP, x: torch.Tensor, labels: torch.Tensor, config: Gradien
             model.biases[l] = model.biases[l] - config.lr * grad_biases[l]
         history["loss"].append(loss.item())
         history["accuracy"].append((logits.argmax(dim=1) == yb).double().mean().item())
-    return history
+    return model, history

@@ -25,6 +25,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from companion import training
+from companion import validation as check
+
 CELLS = ("rnn", "gru")
 
 
@@ -48,16 +51,11 @@ class CharRNNConfig:
     clip_norm: float = 1.0
 
     def __post_init__(self):
-        if self.cell not in CELLS:
-            raise ValueError(f"expected cell to be one of {CELLS}, got {self.cell!r}")
+        check.one_of(self.cell, "cell", CELLS)
         for name in ("embed_dim", "hidden", "steps", "batch_size", "seq_len"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"expected {name} to be a positive int, got {value!r}")
-        if not (self.lr > 0 and self.lr_final > 0 and self.clip_norm > 0):
-            raise ValueError(
-                f"expected lr, lr_final and clip_norm > 0, got {self.lr}, {self.lr_final}, {self.clip_norm}"
-            )
+            check.positive_int(getattr(self, name), name)
+        for name in ("lr", "lr_final", "clip_norm"):
+            check.real(getattr(self, name), name, above=0)
 
 
 class CharRNN(nn.Module):
@@ -65,11 +63,9 @@ class CharRNN(nn.Module):
 
     def __init__(self, vocab_size: int, embed_dim: int = 32, hidden: int = 256, cell: str = "gru"):
         super().__init__()
-        if cell not in CELLS:
-            raise ValueError(f"expected cell to be one of {CELLS}, got {cell!r}")
+        check.one_of(cell, "cell", CELLS)
         for name, value in (("vocab_size", vocab_size), ("embed_dim", embed_dim), ("hidden", hidden)):
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"expected {name} to be a positive int, got {value!r}")
+            check.positive_int(value, name)
         self.vocab_size, self.cell = vocab_size, cell
         self.embed = nn.Embedding(vocab_size, embed_dim)
         recurrent = nn.RNN if cell == "rnn" else nn.GRU  # nn.RNN's default nonlinearity is tanh: eq. (1.3.3a)
@@ -81,48 +77,47 @@ class CharRNN(nn.Module):
 
         Returns logits (N, T, vocab_size) for the next character at each position, and h (1, N, hidden).
         """
-        if not isinstance(x, torch.Tensor) or x.dtype != torch.int64:
-            got = x.dtype if isinstance(x, torch.Tensor) else type(x).__name__
-            raise TypeError(f"expected x to be an int64 tensor of character indices, got {got}")
-        if x.ndim != 2:
-            raise ValueError(f"expected x of shape (N, T), got {tuple(x.shape)}")
-        if h is not None and (h.ndim != 3 or h.shape[:2] != (1, x.shape[0]) or h.shape[2] != self.rnn.hidden_size):
-            raise ValueError(f"expected h of shape (1, {x.shape[0]}, {self.rnn.hidden_size}), got {tuple(h.shape)}")
+        check.tensor(x, "x", dtype=torch.int64)
+        if x.ndim != 2 or 0 in x.shape:
+            raise ValueError(f"expected x of shape (N, T), neither 0, got {tuple(x.shape)}")
+        device = self.readout.weight.device
+        if x.device != device:
+            raise ValueError(f"expected x on the model's device {device}, got {x.device}")
+        if x.min() < 0 or x.max() >= self.vocab_size:
+            raise ValueError(f"expected x in [0, {self.vocab_size}), got values in [{int(x.min())}, {int(x.max())}]")
+        if h is not None:
+            check.tensor(h, "h")
+            if h.ndim != 3 or h.shape[:2] != (1, x.shape[0]) or h.shape[2] != self.rnn.hidden_size:
+                raise ValueError(f"expected h of shape (1, {x.shape[0]}, {self.rnn.hidden_size}), "
+                                 f"got {tuple(h.shape)}")
+            check.like(check.tensor(h, "h", floating=True), "h", self.readout.weight, "the model's weights")
         out, h = self.rnn(self.embed(x), h)  # (N, T, hidden), (1, N, hidden)
         return self.readout(out), h
 
 
 def _check_ids(ids: torch.Tensor, vocab_size: int, name: str = "ids") -> None:
-    if not isinstance(ids, torch.Tensor) or ids.dtype != torch.int64:
-        raise TypeError(f"expected {name} to be an int64 tensor, got {getattr(ids, 'dtype', type(ids).__name__)}")
-    if ids.ndim != 1:
-        raise ValueError(f"expected {name} of shape (L,), got {tuple(ids.shape)}")
+    check.tensor(ids, name, ndim=1, layout="(L,)", dtype=torch.int64)
     if len(ids) and (ids.min() < 0 or ids.max() >= vocab_size):
-        raise ValueError(f"expected {name} in [0, {vocab_size}), got values in [{ids.min()}, {ids.max()}]")
+        raise ValueError(f"expected {name} in [0, {vocab_size}), got values in [{int(ids.min())}, {int(ids.max())}]")
 
 
 def _streams(ids: torch.Tensor, batch_size: int) -> torch.Tensor:
     """(L,) -> (batch_size, L // batch_size): row b is the b-th contiguous piece of the text."""
     L = len(ids) // batch_size
-    return ids[: L * batch_size].view(batch_size, L)
+    return ids[: L * batch_size].reshape(batch_size, L)
 
 
-def train_charrnn(
-    ids: torch.Tensor,
-    vocab_size: int,
-    config: CharRNNConfig | None = None,
-    *,
-    device: torch.device | str | None = None,
-    generator: torch.Generator | None = None,
-    progress: bool = True,
-) -> tuple[CharRNN, dict[str, list[float]]]:
+def train_charrnn(ids: torch.Tensor, config: CharRNNConfig | None = None, *, vocab_size: int | None = None,
+                  device: torch.device | str | None = None, generator: torch.Generator | None = None,
+                  progress: bool = True) -> tuple[CharRNN, dict[str, list]]:
     """Train a `CharRNN` on a text encoded as int64 indices (L,) by truncated BPTT with Adam.
 
     Args:
         ids: (L,) int64 character indices in [0, vocab_size), e.g. `companion.text.encode(text)`.
-        vocab_size: size of the alphabet.
         config: `CharRNNConfig()` if None.
-        device: where to train; the model is returned there (CPU if None).
+        vocab_size: size of the alphabet (`len(companion.text.ALPHABET)` for that encoding); None takes
+            ids.max() + 1, the smallest alphabet that the text allows.
+        device: where to train; None: the text's device. The model is returned there.
         generator: a CPU generator for the initial weights; same seed, same model (on a given
             machine and thread count). The batches are the text's streams, in order.
         progress: show a tqdm progress bar over steps.
@@ -133,50 +128,41 @@ def train_charrnn(
     Raises:
         FloatingPointError: when the loss becomes nan or inf.
     """
-    from tqdm.auto import tqdm
-
-    config = CharRNNConfig() if config is None else config
-    if not isinstance(config, CharRNNConfig):
-        raise TypeError(f"expected config to be a CharRNNConfig, got {type(config).__name__}")
+    config = training.check_config(config, CharRNNConfig)
+    check.tensor(ids, "ids", ndim=1, layout="(L,)", dtype=torch.int64, min_size=1)
+    vocab_size = int(ids.max()) + 1 if vocab_size is None else check.positive_int(vocab_size, "vocab_size")
     _check_ids(ids, vocab_size)
     B, T = config.batch_size, config.seq_len
     if len(ids) < B * (T + 1):
         raise ValueError(f"expected at least batch_size * (seq_len + 1) = {B * (T + 1)} characters, got {len(ids)}")
-    if generator is not None and not isinstance(generator, torch.Generator):
-        raise TypeError(f"expected generator to be a torch.Generator or None, got {type(generator).__name__}")
-    device = torch.device("cpu") if device is None else torch.device(device)
-    if generator is None:
-        generator = torch.Generator().manual_seed(int(torch.randint(2**62, (1,))))
+    device = training.resolve_device(device, ids)
+    generator = training.seed_generator(generator)
+    check.flag(progress, "progress")
 
-    with torch.random.fork_rng(devices=[]):  # the initial weights come from `generator`
-        torch.manual_seed(int(torch.randint(2**62, (1,), generator=generator)))
+    with training.weights_from(generator, device):  # the initial weights come from `generator`
         model = CharRNN(vocab_size, config.embed_dim, config.hidden, config.cell)
     model = model.to(device)
     streams = _streams(ids, B).to(device)  # (B, L)
     L = streams.shape[1]
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.steps, eta_min=config.lr_final)
     history: dict[str, list[float]] = {"loss_bpc": []}
     h, pos = None, 0
     model.train()
-    for step in tqdm(range(config.steps), desc=f"{config.cell.upper()} steps", disable=not progress):
+    for step in training.progress_bar(range(config.steps), f"{config.cell.upper()} steps", progress):
         if pos + T + 1 > L:  # wrap around: start the streams again from a zero state
             h, pos = None, 0
         x, y = streams[:, pos : pos + T], streams[:, pos + 1 : pos + T + 1]  # (B, T) inputs and next characters
         pos += T
-        cosine = 0.5 * (1 + math.cos(math.pi * step / config.steps))
-        for group in optimizer.param_groups:
-            group["lr"] = config.lr_final + (config.lr - config.lr_final) * cosine
         logits, h = model(x, h)  # (B, T, V)
         h = h.detach()  # truncated BPTT: the state carries over, its gradient does not
         loss = F.cross_entropy(logits.reshape(B * T, vocab_size), y.reshape(B * T))
-        if not torch.isfinite(loss):
-            raise FloatingPointError(
-                f"char-RNN loss became {loss.item()} at step {step}; try a lower lr than {config.lr}"
-            )
+        training.stop_if_diverged(step, f"try a lower lr than {config.lr}", loss=loss.item())
         optimizer.zero_grad()
         loss.backward()
         nn.utils.clip_grad_norm_(model.parameters(), config.clip_norm)
         optimizer.step()
+        schedule.step()
         history["loss_bpc"].append(loss.item() / math.log(2))
     model.eval()
     return model, history
@@ -189,20 +175,18 @@ def bits_per_character(model: CharRNN, ids: torch.Tensor, num_streams: int = 16)
     Each stream starts from a zero state, so its first characters are predicted with little
     context; with thousands of characters per stream that costs little.
     """
-    if not isinstance(model, CharRNN):
-        raise TypeError(f"expected a CharRNN, got {type(model).__name__}")
+    check.instance(model, "model", CharRNN, "a companion.charrnn.CharRNN")
     _check_ids(ids, model.vocab_size)
+    check.positive_int(num_streams, "num_streams")
     if len(ids) < 2 * num_streams:
         raise ValueError(f"expected at least {2 * num_streams} characters for {num_streams} streams, got {len(ids)}")
-    was_training = model.training
-    model.eval()
     device = model.readout.weight.device
     n = (len(ids) - 1) // num_streams * num_streams
-    x = ids[:n].view(num_streams, -1).to(device)  # (S, n / S)
-    y = ids[1 : n + 1].view(num_streams, -1).to(device)
-    logits, _ = model(x)
+    x = ids[:n].reshape(num_streams, -1).to(device)  # (S, n / S)
+    y = ids[1 : n + 1].reshape(num_streams, -1).to(device)
+    with training.eval_mode(model):
+        logits, _ = model(x)
     nats = F.cross_entropy(logits.reshape(-1, model.vocab_size), y.reshape(-1))
-    model.train(was_training)
     return nats.item() / math.log(2)
 
 
@@ -218,23 +202,19 @@ def sample(
 
     Returns the n new indices (n,) on the CPU. generator: a CPU generator (None: torch's global one).
     """
-    if not isinstance(model, CharRNN):
-        raise TypeError(f"expected a CharRNN, got {type(model).__name__}")
+    check.instance(model, "model", CharRNN, "a companion.charrnn.CharRNN")
     _check_ids(prompt, model.vocab_size, "prompt")
     if len(prompt) < 1:
-        raise ValueError("expected a prompt of at least one character")
-    if not isinstance(n, int) or n < 0:
-        raise ValueError(f"expected n to be an int >= 0, got {n!r}")
-    if not temperature > 0:
-        raise ValueError(f"expected temperature > 0, got {temperature!r}")
-    was_training = model.training
-    model.eval()
+        raise ValueError("expected a prompt of at least one character, got an empty one")
+    check.integer(n, "n", minimum=0)
+    temperature = check.real(temperature, "temperature", above=0)
+    check.cpu_generator(generator)
     device = model.readout.weight.device
-    logits, h = model(prompt.view(1, -1).to(device))  # (1, P, V)
     out = torch.empty(n, dtype=torch.int64)
-    for t in range(n):
-        probs = torch.softmax(logits[0, -1].double().cpu() / temperature, dim=0)  # (V,)
-        out[t] = torch.multinomial(probs, 1, generator=generator)[0]
-        logits, h = model(out[t].view(1, 1).to(device), h)
-    model.train(was_training)
+    with training.eval_mode(model):
+        logits, h = model(prompt.reshape(1, -1).to(device))  # (1, P, V)
+        for t in range(n):
+            probs = torch.softmax(logits[0, -1].double().cpu() / temperature, dim=0)  # (V,)
+            out[t] = torch.multinomial(probs, 1, generator=generator)[0]
+            logits, h = model(out[t].view(1, 1).to(device), h)
     return out

@@ -23,6 +23,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from companion import validation as check
+
 Pair = int | tuple[int, int]
 
 
@@ -41,10 +43,7 @@ def conv_output_size(n: int, kernel_size: int, stride: int = 1, padding: int = 0
     """Eq. (1.3.2c): the output length along one axis, ⌊(n + 2p − d(k − 1) − 1) / s⌋ + 1."""
     for name, value, minimum in (("n", n, 1), ("kernel_size", kernel_size, 1), ("stride", stride, 1),
                                  ("padding", padding, 0), ("dilation", dilation, 1)):
-        if not isinstance(value, int) or isinstance(value, bool):
-            raise TypeError(f"expected {name} to be an int, got {type(value).__name__}")
-        if value < minimum:
-            raise ValueError(f"expected {name} >= {minimum}, got {value}")
+        check.integer(value, name, minimum)
     span = dilation * (kernel_size - 1) + 1  # how far the dilated kernel reaches
     if span > n + 2 * padding:
         raise ValueError(f"kernel larger than the padded input: a kernel of size {kernel_size} with dilation "
@@ -53,12 +52,9 @@ def conv_output_size(n: int, kernel_size: int, stride: int = 1, padding: int = 0
 
 
 def _check_tensor(t, name: str, ndim: int, layout: str) -> None:
-    if not isinstance(t, torch.Tensor):
-        raise TypeError(f"expected {name} to be a torch.Tensor, got {type(t).__name__}")
-    if t.ndim != ndim:
-        raise ValueError(f"expected {name} of shape {layout}, got {tuple(t.shape)}")
-    if t.dtype not in (torch.float32, torch.float64):
-        raise TypeError(f"expected {name} of dtype torch.float32 or torch.float64, got {t.dtype}")
+    check.tensor(t, name, ndim=ndim, layout=layout, floating=True)
+    if 0 in t.shape:
+        raise ValueError(f"expected {name} of shape {layout} with no size 0, got {tuple(t.shape)}")
 
 
 def cross_correlate2d(x: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
@@ -71,8 +67,7 @@ def cross_correlate2d(x: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
     """
     _check_tensor(x, "x", 2, "(H, W)")
     _check_tensor(k, "k", 2, "(P, Q)")
-    if k.dtype != x.dtype or k.device != x.device:
-        raise TypeError(f"expected k of dtype {x.dtype} on {x.device} like x, got {k.dtype} on {k.device}")
+    check.like(k, "k", x, "x")
     H, W = x.shape
     P, Q = k.shape
     if P > H or Q > W:
@@ -94,21 +89,17 @@ def _check_conv_args(x, weight, bias, stride, padding, dilation):
     """Validate the arguments of a 2-D convolution; return (stride, padding, dilation, output size)."""
     _check_tensor(x, "x", 4, "(N, C, H, W)")
     _check_tensor(weight, "weight", 4, "(C_out, C, kH, kW)")
-    if weight.dtype != x.dtype or weight.device != x.device:
-        raise TypeError(f"expected weight of dtype {x.dtype} on {x.device} like x, "
-                        f"got {weight.dtype} on {weight.device}")
+    check.like(weight, "weight", x, "x")
     N, C, H, W = x.shape
     C_out, C_w, kH, kW = weight.shape
     if C_w != C:
         raise ValueError(f"channel mismatch: x has {C} channels, so expected weight of shape "
                          f"({C_out}, {C}, {kH}, {kW}), got {tuple(weight.shape)}")
     if bias is not None:
-        if not isinstance(bias, torch.Tensor):
-            raise TypeError(f"expected bias to be a torch.Tensor or None, got {type(bias).__name__}")
+        check.tensor(bias, "bias")
         if bias.shape != (C_out,):
             raise ValueError(f"expected bias of shape ({C_out},), one per output channel, got {tuple(bias.shape)}")
-        if bias.dtype != x.dtype or bias.device != x.device:
-            raise TypeError(f"expected bias of dtype {x.dtype} on {x.device}, got {bias.dtype} on {bias.device}")
+        check.like(bias, "bias", x, "x")
     stride, padding, dilation = _pair(stride, "stride", 1), _pair(padding, "padding", 0), _pair(dilation, "dilation", 1)
     H_out = conv_output_size(H, kH, stride[0], padding[0], dilation[0])
     W_out = conv_output_size(W, kW, stride[1], padding[1], dilation[1])
@@ -166,11 +157,7 @@ def conv2d(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = No
            stride: Pair = 1, padding: Pair = 0, dilation: Pair = 1) -> torch.Tensor:
     """Eq. (1.3.2b) vectorised: im2col, then one matrix product; equals ``torch.nn.functional.conv2d``.
 
-    Args:
-        x: (N, C, H, W); weight: (C_out, C, kH, kW); bias: (C_out,) or None.
-        stride, padding, dilation: an int or a pair (rows, columns).
-    Returns:
-        (N, C_out, H_out, W_out), sizes from eq. (1.3.2c). Differentiable (autograd).
+    The arguments and the result are `conv2d_naive`'s; this one is fast and differentiable (autograd).
     """
     stride, padding, dilation, (H_out, W_out) = _check_conv_args(x, weight, bias, stride, padding, dilation)
     C_out, C, kH, kW = weight.shape
@@ -195,13 +182,11 @@ def conv2d_backward(x: torch.Tensor, weight: torch.Tensor, grad_output: torch.Te
     (sH, sW), (pH, pW), (dH, dW), (H_out, W_out) = _check_conv_args(x, weight, None, stride, padding, dilation)
     N, C, H, W = x.shape
     C_out, _, kH, kW = weight.shape
-    _check_tensor(grad_output, "grad_output", 4, "(N, C_out, H_out, W_out)")
+    check.tensor(grad_output, "grad_output", ndim=4, layout="(N, C_out, H_out, W_out)", floating=True)
     if grad_output.shape != (N, C_out, H_out, W_out):
         raise ValueError(f"expected grad_output of shape {(N, C_out, H_out, W_out)} (the output's), "
                          f"got {tuple(grad_output.shape)}")
-    if grad_output.dtype != x.dtype or grad_output.device != x.device:
-        raise TypeError(f"expected grad_output of dtype {x.dtype} on {x.device}, "
-                        f"got {grad_output.dtype} on {grad_output.device}")
+    check.like(grad_output, "grad_output", x, "x")
     Hp, Wp = H + 2 * pH, W + 2 * pW
     spanH, spanW = dH * (kH - 1), dW * (kW - 1)
 

@@ -12,6 +12,8 @@ from functools import lru_cache
 import numpy as np
 import torch
 
+from companion import validation as check
+
 SPLITS = ("train", "test")
 PHOTOS = ("grace_hopper", "china", "flower")
 SPLIT_SEED = 0
@@ -37,10 +39,7 @@ def load_digits(split: str) -> tuple[torch.Tensor, torch.Tensor]:
     "train" has 1,437 images and "test" 360; the split is stratified by class and the same on
     every call and every machine. Each call returns fresh tensors, safe to modify.
     """
-    if not isinstance(split, str):
-        raise TypeError(f"expected split to be a str, one of {SPLITS}, got {type(split).__name__}")
-    if split not in SPLITS:
-        raise ValueError(f"expected split to be one of {SPLITS}, got {split!r}")
+    check.one_of(split, "split", SPLITS)
     images, labels = _digit_split()[split]
     return torch.from_numpy(images.copy()), torch.from_numpy(labels.copy())
 
@@ -56,10 +55,9 @@ def load_photo(name: str = "grace_hopper", max_side: int | None = 256) -> torch.
     """
     from PIL import Image
 
-    if name not in PHOTOS:
-        raise ValueError(f"expected name to be one of {PHOTOS}, got {name!r}")
-    if max_side is not None and (not isinstance(max_side, int) or max_side < 8):
-        raise ValueError(f"expected max_side to be an int >= 8 or None, got {max_side!r}")
+    check.one_of(name, "name", PHOTOS)
+    if max_side is not None:
+        check.integer(max_side, "max_side", minimum=8)
     if name == "grace_hopper":
         from matplotlib import cbook
 
@@ -76,19 +74,17 @@ def load_photo(name: str = "grace_hopper", max_side: int | None = 256) -> torch.
     return torch.from_numpy(pixels.copy())
 
 
-def check_unit_images(images: torch.Tensor, square: bool = False) -> tuple[int, int, int, int]:
+def check_unit_images(images: torch.Tensor, square: bool = False, name: str = "images") -> tuple[int, int, int, int]:
     """Check that `images` is a non-empty float batch (N, C, H, W) with values in [0, 1]; return its shape.
 
     The generative models (`train_gan`, `train_vae`) read pixels as probabilities or scale them to
-    tanh's range, so anything outside [0, 1] is a mistake upstream. `square` asks for H == W.
+    tanh's range, so anything outside [0, 1] (nan included) is a mistake upstream. `square` asks for H == W.
     """
     layout = "(N, C, S, S)" if square else "(N, C, H, W)"
-    if not isinstance(images, torch.Tensor):
-        raise TypeError(f"expected images to be a torch.Tensor, got {type(images).__name__}")
-    if (images.ndim != 4 or images.shape[0] < 1 or (square and images.shape[2] != images.shape[3])
-            or not images.is_floating_point()):
-        raise ValueError(f"expected float images of shape {layout}, got {tuple(images.shape)} {images.dtype}")
-    if not torch.isfinite(images).all() or images.min() < 0 or images.max() > 1:
-        raise ValueError(f"expected images in [0, 1], got values in [{images.min().item():.3g}, "
-                         f"{images.max().item():.3g}]")
+    check.tensor(images, name, ndim=4, layout=layout, floating=True)
+    if square and images.shape[2] != images.shape[3]:
+        raise ValueError(f"expected {name} of shape {layout}, got {tuple(images.shape)}")
+    if 0 in images.shape:
+        raise ValueError(f"expected {name} of shape {layout} with no size 0, got {tuple(images.shape)}")
+    check.in_unit_interval(images, name)
     return tuple(images.shape)

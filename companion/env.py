@@ -13,6 +13,8 @@ import random
 import numpy as np
 import torch
 
+from companion import validation as check
+
 DEVICE_VARIABLE = "COMPANION_DEVICE"
 
 
@@ -23,12 +25,9 @@ def seed_everything(seed: int, num_threads: int | None = 1) -> None:
     fixed count makes float sums (and therefore the printed digits) the same on every machine.
     Pass ``num_threads=None`` to leave torch's setting alone.
     """
-    if not isinstance(seed, int) or isinstance(seed, bool):
-        raise TypeError(f"expected seed to be an int, got {type(seed).__name__}")
+    check.integer(seed, "seed")
     if num_threads is not None:
-        if not isinstance(num_threads, int) or num_threads < 1:
-            raise ValueError(f"expected num_threads to be a positive int or None, got {num_threads!r}")
-        torch.set_num_threads(num_threads)
+        torch.set_num_threads(check.positive_int(num_threads, "num_threads"))
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)  # seeds every CUDA device too

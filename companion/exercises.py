@@ -119,7 +119,7 @@ def check_nearest_neighbour(classify: Callable) -> str:
     """Exercise 1.2: ``classify(train_x, train_y, test_x)`` -> predicted labels (M,) of the
     1-nearest-neighbour rule (Euclidean distance between the flattened images)."""
     from companion.data import load_digits
-    from companion.robustness import nearest_neighbour_distances
+    from companion.metrics import nearest_neighbour_distances
 
     train_x, train_y = load_digits("train")
     test_x, test_y = load_digits("test")

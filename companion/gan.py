@@ -22,8 +22,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
-from tqdm.auto import tqdm
 
+from companion import training
+from companion import validation as check
 from companion.data import check_unit_images
 
 GENERATOR_LOSSES = ("non-saturating", "saturating")
@@ -44,22 +45,14 @@ def optimal_discriminator(p_data: torch.Tensor, p_model: torch.Tensor) -> torch.
         D*, a tensor of that shape with values in [0, 1], dtype and device of the inputs.
     """
     for name, p in (("p_data", p_data), ("p_model", p_model)):
-        if not isinstance(p, torch.Tensor):
-            raise TypeError(f"expected {name} to be a torch.Tensor, got {type(p).__name__}")
-        if not p.is_floating_point():
-            raise TypeError(f"expected {name} to be a floating-point tensor, got dtype {p.dtype}")
+        check.tensor(p, name, floating=True)
     if p_data.shape != p_model.shape:
         raise ValueError(
             f"expected p_data and p_model of the same shape, got {tuple(p_data.shape)} and {tuple(p_model.shape)}"
         )
-    if p_data.dtype != p_model.dtype or p_data.device != p_model.device:
-        raise TypeError(
-            f"expected p_data and p_model with the same dtype and device, got {p_data.dtype} on {p_data.device} "
-            f"and {p_model.dtype} on {p_model.device}"
-        )
+    check.like(p_model, "p_model", p_data, "p_data")
     for name, p in (("p_data", p_data), ("p_model", p_model)):
-        if not torch.isfinite(p).all():
-            raise ValueError(f"expected {name} to be finite, got {int((~torch.isfinite(p)).sum())} nan/inf values")
+        check.finite_values(p, name)
         if (p < 0).any():
             raise ValueError(f"expected {name} >= 0 (a density), got a minimum of {p.min().item():.4g}")
     total = p_data + p_model
@@ -79,10 +72,8 @@ def upsampling_plan(image_size: int, min_side: int = 4) -> tuple[int, int]:
     With min_side=4: 28 -> (7, 2), 16 -> (4, 2) (the listing's 1 -> 4 -> 8 -> 16), 8 -> (4, 1), odd
     sides -> (S, 0); with min_side=2: 8 -> (2, 2).
     """
-    if not isinstance(image_size, int) or isinstance(image_size, bool) or image_size < 2:
-        raise ValueError(f"expected image_size to be an int >= 2, got {image_size!r}")
-    if not isinstance(min_side, int) or min_side < 1:
-        raise ValueError(f"expected min_side to be a positive int, got {min_side!r}")
+    check.integer(image_size, "image_size", minimum=2)
+    check.positive_int(min_side, "min_side")
     side, k = image_size, 0
     while side % 2 == 0 and side >= 2 * min_side:
         side, k = side // 2, k + 1
@@ -101,9 +92,8 @@ class Generator(nn.Module):
                  min_side: int = 4):
         super().__init__()
         s0, k = upsampling_plan(image_size, min_side)
-        if out_channels < 1 or latent_dim < 1 or width < 1:
-            raise ValueError(f"expected positive out_channels, latent_dim, width, got "
-                             f"{out_channels}, {latent_dim}, {width}")
+        for name, value in (("out_channels", out_channels), ("latent_dim", latent_dim), ("width", width)):
+            check.positive_int(value, name)
         self.out_channels, self.image_size, self.latent_dim = out_channels, image_size, latent_dim
         channels = [latent_dim] + [width * 2 ** (k - 1 - i) for i in range(k)] + [out_channels]
         layers: list[nn.Module] = []
@@ -117,10 +107,12 @@ class Generator(nn.Module):
         self.net = nn.Sequential(*layers)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        if not isinstance(z, torch.Tensor) or z.ndim != 2 or z.shape[1] != self.latent_dim:
-            raise ValueError(f"expected z of shape (N, {self.latent_dim}), got {tuple(getattr(z, 'shape', ()))}")
+        check.tensor(z, "z")
+        if z.ndim != 2 or z.shape[1] != self.latent_dim:
+            raise ValueError(f"expected z of shape (N, {self.latent_dim}), got {tuple(z.shape)}")
+        check.like(check.tensor(z, "z", floating=True), "z", self.net[0].weight, "the generator's weights")
         N = z.shape[0]
-        x = self.net(z.view(N, self.latent_dim, 1, 1))  # (N, C, S, S)
+        x = self.net(z.reshape(N, self.latent_dim, 1, 1))  # (N, C, S, S)
         return torch.tanh(x)
 
 
@@ -136,6 +128,8 @@ class Discriminator(nn.Module):
     def __init__(self, in_channels: int = 3, image_size: int = 28, width: int = 32, min_side: int = 4):
         super().__init__()
         s0, k = upsampling_plan(image_size, min_side)
+        check.positive_int(in_channels, "in_channels")
+        check.positive_int(width, "width")
         self.in_channels, self.image_size = in_channels, image_size
         channels = [in_channels] + [width * 2 ** i for i in range(k)]
         layers: list[nn.Module] = []
@@ -145,37 +139,38 @@ class Discriminator(nn.Module):
         self.net = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        check.tensor(x, "x")
         expected = (self.in_channels, self.image_size, self.image_size)
-        if not isinstance(x, torch.Tensor) or x.ndim != 4 or tuple(x.shape[1:]) != expected:
-            raise ValueError(f"expected x of shape (N, {', '.join(map(str, expected))}), "
-                             f"got {tuple(getattr(x, 'shape', ()))}")
-        return self.net(x).view(x.shape[0])  # (N,)
+        if x.ndim != 4 or tuple(x.shape[1:]) != expected:
+            raise ValueError(f"expected x of shape (N, {', '.join(map(str, expected))}), got {tuple(x.shape)}")
+        check.like(check.tensor(x, "x", floating=True), "x", self.net[0].weight, "the discriminator's weights")
+        return self.net(x).reshape(x.shape[0])  # (N,)
 
 
 class GAN(nn.Module):
-    """A trained generator/discriminator pair; `sample` and `decode` give images in [0, 1]."""
+    """A trained pair, `G` (a Generator) and `D` (a Discriminator), named as in the formulas;
+    `sample` and `decode` give images in [0, 1]."""
 
-    def __init__(self, generator: Generator, discriminator: Discriminator):
+    def __init__(self, G: Generator, D: Discriminator):
         super().__init__()
-        self.generator, self.discriminator = generator, discriminator
-        self.latent_dim = generator.latent_dim
+        self.G = check.instance(G, "G", Generator, "a companion.gan.Generator")
+        self.D = check.instance(D, "D", Discriminator, "a companion.gan.Discriminator")
+        self.latent_dim = G.latent_dim
 
     def sample_latent(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """n latent codes z ~ N(0, I), (n, latent_dim), drawn on the CPU (so seeds agree everywhere)."""
-        if not isinstance(n, int) or n < 1:
-            raise ValueError(f"expected n to be a positive int, got {n!r}")
+        check.positive_int(n, "n")
+        check.cpu_generator(generator)
         dtype = next(self.parameters()).dtype
         return torch.randn(n, self.latent_dim, generator=generator, dtype=dtype)
 
     @torch.no_grad()
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         """Images (N, C, S, S) in [0, 1] for latent codes z (N, latent_dim), in eval mode."""
-        was_training = self.training
-        self.eval()
-        device = next(self.parameters()).device
-        images = (self.generator(z.to(device)) + 1) / 2  # tanh's [-1, 1] -> [0, 1]
-        self.train(was_training)
-        return images
+        weight = self.G.net[0].weight
+        check.tensor(z, "z", ndim=2, layout=f"(N, {self.latent_dim})", floating=True)
+        with training.eval_mode(self):
+            return (self.G(z.to(weight.device, weight.dtype)) + 1) / 2  # tanh's [-1, 1] -> [0, 1]
 
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """n new images (n, C, S, S) in [0, 1]; pass a CPU generator to make them reproducible."""
@@ -205,18 +200,31 @@ class GANConfig:
     snapshot_epochs: tuple[int, ...] = ()
 
     def __post_init__(self):
-        for name in ("epochs", "batch_size", "latent_dim", "width"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"expected {name} to be a positive int, got {value!r}")
-        if not self.lr > 0:
-            raise ValueError(f"expected lr > 0, got {self.lr!r}")
-        if not 0.0 <= self.ema_decay < 1.0:
-            raise ValueError(f"expected ema_decay in [0, 1), got {self.ema_decay!r}")
+        for name in ("epochs", "batch_size", "latent_dim", "width", "min_side"):
+            check.positive_int(getattr(self, name), name)
+        check.real(self.lr, "lr", above=0)
+        check.betas(self.betas)
+        check.real(self.ema_decay, "ema_decay", at_least=0, below=1)
+        if not isinstance(self.snapshot_epochs, tuple):
+            raise TypeError(f"expected snapshot_epochs to be a tuple of epoch numbers, got "
+                            f"{check.describe(self.snapshot_epochs)}")
+        for epoch in self.snapshot_epochs:
+            if check.positive_int(epoch, "each of snapshot_epochs") > self.epochs:
+                raise ValueError(f"expected snapshot_epochs in [1, epochs={self.epochs}], got {epoch}")
+
+
+def _check_logits(logits: torch.Tensor, name: str) -> torch.Tensor:
+    # nan logits are not refused: like torch's losses these return nan, and the trainers stop on it.
+    check.tensor(logits, name, floating=True)
+    if logits.numel() == 0:
+        raise ValueError(f"expected {name} with at least one logit, got shape {tuple(logits.shape)}")
+    return logits
 
 
 def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
     """−[log D(x) + log(1 − D(G(z)))], averaged: the discriminator ascends V (eq. 1 of Goodfellow et al.)."""
+    _check_logits(real_logits, "real_logits")
+    check.like(_check_logits(fake_logits, "fake_logits"), "fake_logits", real_logits, "real_logits")
     return (F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits))
             + F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits)))
 
@@ -227,21 +235,14 @@ def generator_loss(fake_logits: torch.Tensor, loss: str = "non-saturating") -> t
     "non-saturating": −log D(G(z)) (Goodfellow et al., §3), the one practice uses;
     "saturating": log(1 − D(G(z))), the minimax form of (1.3.4a), whose gradient vanishes when D wins.
     """
-    if loss == "non-saturating":
+    _check_logits(fake_logits, "fake_logits")
+    if check.one_of(loss, "loss", GENERATOR_LOSSES) == "non-saturating":
         return F.binary_cross_entropy_with_logits(fake_logits, torch.ones_like(fake_logits))
-    if loss == "saturating":
-        return -F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))
-    raise ValueError(f"expected loss to be one of {GENERATOR_LOSSES}, got {loss!r}")
+    return -F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))
 
 
-def train_gan(
-    images: torch.Tensor,
-    config: GANConfig | None = None,
-    *,
-    device: torch.device | str | None = None,
-    generator: torch.Generator | None = None,
-    progress: bool = True,
-) -> tuple[GAN, dict[str, list]]:
+def train_gan(images: torch.Tensor, config: GANConfig | None = None, *, device: torch.device | str | None = None,
+              generator: torch.Generator | None = None, progress: bool = True) -> tuple[GAN, dict[str, list]]:
     """Train a DCGAN on images in [0, 1]; return the GAN (in eval mode) and its history.
 
     Each step: (1) the discriminator descends `discriminator_loss` on a real batch and a fake batch
@@ -251,7 +252,7 @@ def train_gan(
     Args:
         images: (N, C, S, S) float images in [0, 1] (scaled to tanh's [-1, 1] inside).
         config: `GANConfig()` if None.
-        device: where to train; the GAN is returned there.
+        device: where to train; None: the images' device. The GAN is returned there.
         generator: a CPU generator for the weights, the batches and z; same seed, same GAN.
         progress: show a tqdm progress bar over epochs.
 
@@ -264,21 +265,17 @@ def train_gan(
     Raises:
         FloatingPointError: if a loss becomes nan or inf.
     """
-    config = GANConfig() if config is None else config
-    if not isinstance(config, GANConfig):
-        raise TypeError(f"expected config to be a GANConfig, got {type(config).__name__}")
-    check_unit_images(images, square=True)
-    device = torch.device("cpu") if device is None else torch.device(device)
-    if generator is None:
-        generator = torch.Generator().manual_seed(int(torch.randint(2**62, (1,))))
+    config = training.check_config(config, GANConfig)
+    N, C, S, _ = check_unit_images(images, square=True)
+    device = training.resolve_device(device, images)
+    generator = training.seed_generator(generator)
+    check.flag(progress, "progress")
 
-    N, C, S, _ = images.shape
-    with torch.random.fork_rng(devices=[]):  # the initial weights come from `generator`
-        torch.manual_seed(int(torch.randint(2**62, (1,), generator=generator)))
+    with training.weights_from(generator, device):  # the initial weights come from `generator`
         gan = GAN(Generator(C, S, config.latent_dim, config.width, config.min_side),
                   Discriminator(C, S, config.width, config.min_side))
     gan = gan.to(device=device, dtype=images.dtype)
-    G, D = gan.generator, gan.discriminator
+    G, D = gan.G, gan.D
     G_ema = copy.deepcopy(G).requires_grad_(False) if config.ema_decay > 0 else G
     opt_g = torch.optim.Adam(G.parameters(), lr=config.lr, betas=config.betas)
     opt_d = torch.optim.Adam(D.parameters(), lr=config.lr, betas=config.betas)
@@ -289,7 +286,7 @@ def train_gan(
                                 "snapshot_epochs": [], "snapshots": []}
 
     step = 0
-    for epoch in tqdm(range(1, config.epochs + 1), desc="GAN epochs", disable=not progress):
+    for epoch in training.progress_bar(range(1, config.epochs + 1), "GAN epochs", progress):
         gan.train()
         sums = dict.fromkeys(("d_loss", "g_loss", "d_real", "d_fake"), 0.0)
         for (real,) in loader:
@@ -318,9 +315,8 @@ def train_gan(
                     for b_ema, b in zip(G_ema.buffers(), G.buffers(), strict=True):
                         b_ema.copy_(b)  # BatchNorm's running statistics
 
-            if not (torch.isfinite(d_loss) and torch.isfinite(g_loss)):
-                raise FloatingPointError(f"loss became nan/inf at step {step} (d_loss={d_loss.item()}, "
-                                         f"g_loss={g_loss.item()}); lower the learning rate (lr={config.lr})")
+            training.stop_if_diverged(step, f"lower the learning rate (lr={config.lr})", d_loss=d_loss.item(),
+                             g_loss=g_loss.item())
             step += 1
             sums["d_loss"] += d_loss.item()
             sums["g_loss"] += g_loss.item()

@@ -16,7 +16,10 @@ import numpy as np
 import torch
 from matplotlib import font_manager
 from matplotlib import pyplot as plt
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+
+from companion import validation as check
 
 SYSTEM_CJK_FONTS = (
     "Noto Sans CJK SC",
@@ -98,11 +101,19 @@ def show_images(images, ncols: int = 10, titles=None, suptitle: str | None = Non
     """
     batch = _as_image_batch(images)
     n = len(batch)
-    if n == 0:
-        raise ValueError("expected at least one image, got an empty batch")
-    if titles is not None and len(titles) != n:
-        raise ValueError(f"expected {n} titles, one per image, got {len(titles)}")
-    ncols = min(ncols, n)
+    if n == 0 or 0 in batch.shape:
+        raise ValueError(f"expected at least one image of at least one pixel, got shape {tuple(batch.shape)}")
+    if titles is not None:
+        if not isinstance(titles, (list, tuple)):
+            raise TypeError(f"expected titles to be a list of {n} strings or None, got {check.describe(titles)}")
+        if len(titles) != n:
+            raise ValueError(f"expected {n} titles, one per image, got {len(titles)}")
+    ncols = min(check.positive_int(ncols, "ncols"), n)
+    check.real(cell_size, "cell_size", above=0)
+    check.real(vmin, "vmin")
+    check.real(vmax, "vmax", above=vmin)
+    if suptitle is not None:
+        check.instance(suptitle, "suptitle", str, "a str or None")
     nrows = -(-n // ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(cell_size * ncols, cell_size * nrows + (0.4 if suptitle else 0)),
                              squeeze=False)
@@ -121,12 +132,18 @@ def show_images(images, ncols: int = 10, titles=None, suptitle: str | None = Non
 def plot_history(history: dict, keys=None, ax=None, xlabel: str = "epoch", title: str | None = None,
                  logy: bool = False):
     """Plot training curves: one line per key of ``history`` (a dict of equal-length lists)."""
-    if not isinstance(history, dict):
-        raise TypeError(f"expected history to be a dict of lists, got {type(history).__name__}")
+    check.instance(history, "history", dict, "a dict of lists")
     keys = list(history) if keys is None else list(keys)
     missing = [key for key in keys if key not in history]
     if missing:
         raise ValueError(f"expected keys among {sorted(history)}, got unknown {missing}")
+    for key in keys:
+        values = history[key]
+        if not isinstance(values, (list, tuple)) or not all(
+                isinstance(v, (int, float, np.floating, np.integer)) and not isinstance(v, bool) for v in values):
+            raise TypeError(f"expected history[{key!r}] to be a list of numbers, got {check.describe(values)}")
+    if ax is not None:
+        check.instance(ax, "ax", Axes, "a matplotlib Axes or None")
     if ax is None:
         _, ax = plt.subplots(figsize=(5, 3))
     for key in keys:
@@ -151,8 +168,18 @@ def plot_decision_regions(predict_proba, points=None, labels=None, ax=None, exte
         points, labels: optional data to scatter on top, (N, 2) and (N,) with values 0/1.
         extent: (xmin, xmax, ymin, ymax) of the grid.
     """
-    if len(extent) != 4 or not (extent[0] < extent[1] and extent[2] < extent[3]):
+    if not callable(predict_proba):
+        raise TypeError(f"expected predict_proba to be a function of points (M, 2), "
+                        f"got {check.describe(predict_proba)}")
+    if not isinstance(extent, (tuple, list)) or len(extent) != 4:
+        raise TypeError(f"expected extent to be (xmin, xmax, ymin, ymax), got {check.describe(extent)}")
+    for i, value in enumerate(extent):
+        check.real(value, f"extent[{i}]")
+    if not (extent[0] < extent[1] and extent[2] < extent[3]):
         raise ValueError(f"expected extent (xmin, xmax, ymin, ymax) with min < max, got {extent!r}")
+    check.integer(resolution, "resolution", minimum=2)
+    if ax is not None:
+        check.instance(ax, "ax", Axes, "a matplotlib Axes or None")
     if ax is None:
         _, ax = plt.subplots(figsize=(4, 4))
     xs = torch.linspace(extent[0], extent[1], resolution)
@@ -160,7 +187,11 @@ def plot_decision_regions(predict_proba, points=None, labels=None, ax=None, exte
     grid_y, grid_x = torch.meshgrid(ys, xs, indexing="ij")
     grid = torch.stack([grid_x.reshape(-1), grid_y.reshape(-1)], dim=1)  # (R*R, 2)
     with torch.no_grad():
-        prob = torch.as_tensor(predict_proba(grid)).detach().to("cpu", torch.float32).reshape(resolution, resolution)
+        prob = torch.as_tensor(predict_proba(grid)).detach().to("cpu", torch.float32)
+    if prob.shape != (len(grid),):
+        raise ValueError(f"expected predict_proba to return ({len(grid)},) probabilities for ({len(grid)}, 2) "
+                         f"points, got shape {tuple(prob.shape)}")
+    prob = prob.reshape(resolution, resolution)
     ax.imshow(prob.numpy(), origin="lower", extent=extent, cmap=cmap, vmin=0.0, vmax=1.0, alpha=0.6, aspect="auto")
     if prob.min() < 0.49 and prob.max() > 0.51:  # a model that says 1/2 everywhere has no boundary to draw
         ax.contour(grid_x.numpy(), grid_y.numpy(), prob.numpy(), levels=[0.5], colors="k", linewidths=1.0)
@@ -174,3 +205,18 @@ def plot_decision_regions(predict_proba, points=None, labels=None, ax=None, exte
     if title:
         ax.set_title(title)
     return ax
+
+
+def moving_average(values, window: int) -> np.ndarray:
+    """The mean of each run of `window` consecutive values (len(values) − window + 1 of them), for noisy curves."""
+    if isinstance(values, torch.Tensor):
+        values = values.detach().cpu().numpy()
+    if not isinstance(values, (list, tuple, np.ndarray)):
+        raise TypeError(f"expected values to be a list, array or 1-D tensor of numbers, got {check.describe(values)}")
+    array = np.asarray(values)
+    if array.ndim != 1 or array.dtype.kind not in "iuf":
+        raise TypeError(f"expected values to be a 1-D sequence of numbers, got {check.describe(values)}")
+    window = check.positive_int(window, "window")
+    if window > len(array):
+        raise ValueError(f"expected window <= the number of values ({len(array)}), got {window}")
+    return np.convolve(array.astype(np.float64), np.ones(window) / window, mode="valid")

@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import torch
 
+from companion import validation as check
+
 GRAD_KEYS = ("W_xh", "W_hh", "b_h", "W_hy", "b_y", "h0")
 
 
@@ -34,10 +36,7 @@ def _check_rnn_inputs(x, h0, W_xh, W_hh, b_h, W_hy, b_y) -> tuple[int, int, int,
     """Validate types, ranks, shapes, dtypes and devices; return (T, N, D, H, O)."""
     named = {"x": x, "h0": h0, "W_xh": W_xh, "W_hh": W_hh, "b_h": b_h, "W_hy": W_hy, "b_y": b_y}
     for name, value in named.items():
-        if not isinstance(value, torch.Tensor):
-            raise TypeError(f"expected {name} to be a torch.Tensor, got {type(value).__name__}")
-        if not value.is_floating_point():
-            raise TypeError(f"expected {name} to be a floating-point tensor, got dtype {value.dtype}")
+        check.tensor(value, name, floating=True)
         if value.dtype != x.dtype or value.device != x.device:
             raise TypeError(
                 f"expected {name} with the dtype and device of x ({x.dtype} on {x.device}), "
@@ -48,31 +47,26 @@ def _check_rnn_inputs(x, h0, W_xh, W_hh, b_h, W_hy, b_y) -> tuple[int, int, int,
     T, N, D = x.shape
     if T == 0:
         raise ValueError("expected at least one time step, got x with T = 0")
-    if W_xh.ndim != 2 or W_xh.shape[1] != D:
-        raise ValueError(f"expected W_xh of shape (H, D={D}), got {tuple(W_xh.shape)}")
+    if N == 0 or D == 0:
+        raise ValueError(f"expected x of shape (T, N, D) with N, D >= 1, got {tuple(x.shape)}")
+    if W_xh.ndim != 2 or W_xh.shape[1] != D or W_xh.shape[0] == 0:
+        raise ValueError(f"expected W_xh of shape (H, D={D}) with H >= 1, got {tuple(W_xh.shape)}")
     H = W_xh.shape[0]
     expected = {"h0": (N, H), "W_hh": (H, H), "b_h": (H,)}
     for name, shape in expected.items():
         if tuple(named[name].shape) != shape:
             dims = {"h0": "(N, H)", "W_hh": "(H, H)", "b_h": "(H,)"}[name]
             raise ValueError(f"expected {name} of shape {dims} = {shape}, got {tuple(named[name].shape)}")
-    if W_hy.ndim != 2 or W_hy.shape[1] != H:
-        raise ValueError(f"expected W_hy of shape (O, H={H}), got {tuple(W_hy.shape)}")
+    if W_hy.ndim != 2 or W_hy.shape[1] != H or W_hy.shape[0] == 0:
+        raise ValueError(f"expected W_hy of shape (O, H={H}) with O >= 1, got {tuple(W_hy.shape)}")
     O = W_hy.shape[0]
     if tuple(b_y.shape) != (O,):
         raise ValueError(f"expected b_y of shape (O,) = ({O},), got {tuple(b_y.shape)}")
     return T, N, D, H, O
 
 
-def rnn_forward(
-    x: torch.Tensor,
-    h0: torch.Tensor,
-    W_xh: torch.Tensor,
-    W_hh: torch.Tensor,
-    b_h: torch.Tensor,
-    W_hy: torch.Tensor,
-    b_y: torch.Tensor,
-) -> tuple[torch.Tensor, torch.Tensor]:
+def rnn_forward(x: torch.Tensor, h0: torch.Tensor, W_xh: torch.Tensor, W_hh: torch.Tensor, b_h: torch.Tensor,
+                W_hy: torch.Tensor, b_y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Unroll eqs. (1.3.3a-b) over T steps. Differentiable (autograd sees plain torch ops).
 
     Args:
@@ -92,16 +86,8 @@ def rnn_forward(
     return h, y
 
 
-def rnn_backward(
-    x: torch.Tensor,
-    h0: torch.Tensor,
-    W_xh: torch.Tensor,
-    W_hh: torch.Tensor,
-    b_h: torch.Tensor,
-    W_hy: torch.Tensor,
-    b_y: torch.Tensor,
-    grad_y: torch.Tensor,
-) -> dict[str, torch.Tensor]:
+def rnn_backward(x: torch.Tensor, h0: torch.Tensor, W_xh: torch.Tensor, W_hh: torch.Tensor, b_h: torch.Tensor,
+                 W_hy: torch.Tensor, b_y: torch.Tensor, grad_y: torch.Tensor) -> dict[str, torch.Tensor]:
     """Backpropagation through time by hand: the gradients of L = (y * grad_y).sum().
 
     Args:
@@ -110,8 +96,7 @@ def rnn_backward(
         a dict with keys "W_xh", "W_hh", "b_h", "W_hy", "b_y", "h0", each of its parameter's shape.
     """
     T, N, D, H, O = _check_rnn_inputs(x, h0, W_xh, W_hh, b_h, W_hy, b_y)
-    if not isinstance(grad_y, torch.Tensor):
-        raise TypeError(f"expected grad_y to be a torch.Tensor, got {type(grad_y).__name__}")
+    check.tensor(grad_y, "grad_y")
     if tuple(grad_y.shape) != (T, N, O):
         raise ValueError(f"expected grad_y of shape (T, N, O) = {(T, N, O)}, got {tuple(grad_y.shape)}")
     if grad_y.dtype != x.dtype or grad_y.device != x.device:
@@ -148,11 +133,12 @@ def state_jacobian_norms(h: torch.Tensor, W_hh: torch.Tensor) -> torch.Tensor:
         (T,) tensor; entry t is the norm for the gradient carried over T - t steps
         (entry T - 1 is ||diag(1 - h_T^2) W_hh||, one step; entry 0 reaches back to h_0).
     """
-    for name, value in (("h", h), ("W_hh", W_hh)):
-        if not isinstance(value, torch.Tensor):
-            raise TypeError(f"expected {name} to be a torch.Tensor, got {type(value).__name__}")
-    if h.ndim != 2:
-        raise ValueError(f"expected h of shape (T, H) for one sequence, got {tuple(h.shape)}")
+    check.tensor(h, "h", floating=True)
+    check.tensor(W_hh, "W_hh", floating=True)
+    if h.ndim != 2 or 0 in h.shape:
+        raise ValueError(f"expected h of shape (T, H) for one sequence, T, H >= 1, got {tuple(h.shape)}")
+    check.finite_values(h, "h")
+    check.finite_values(W_hh, "W_hh")
     T, H = h.shape
     if tuple(W_hh.shape) != (H, H):
         raise ValueError(f"expected W_hh of shape (H, H) = {(H, H)}, got {tuple(W_hh.shape)}")

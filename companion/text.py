@@ -27,6 +27,8 @@ from pathlib import Path
 
 import torch
 
+from companion import validation as check
+
 MODULES = (
     "argparse", "base64", "bdb", "bz2", "calendar", "cmd", "code", "codecs", "configparser", "contextlib",
     "difflib", "doctest", "fileinput", "fractions", "ftplib", "functools", "gettext", "graphlib", "heapq",
@@ -44,8 +46,7 @@ _INDEX = {c: i for i, c in enumerate(ALPHABET)}
 
 def normalize(text: str) -> str:
     """Map text onto `ALPHABET`: tabs -> 4 spaces, other characters outside it -> `PLACEHOLDER`."""
-    if not isinstance(text, str):
-        raise TypeError(f"expected text to be a str, got {type(text).__name__}")
+    check.instance(text, "text", str, "a str")
     text = text.replace("\t", "    ").replace("\r\n", "\n")
     return "".join(c if c in _INDEX else PLACEHOLDER for c in text)
 
@@ -53,8 +54,9 @@ def normalize(text: str) -> str:
 def module_docstrings(name: str) -> list[str]:
     """The docstrings of a standard-library module (the module's, then classes' and functions'), cleaned
     of indentation by `ast.get_docstring`, in `ast.walk` order. Missing module: an empty list."""
-    if not isinstance(name, str):
-        raise TypeError(f"expected name to be a str, got {type(name).__name__}")
+    check.instance(name, "name", str, "a str, the name of a standard-library module")
+    if not name.isidentifier():
+        raise ValueError(f"expected name to be a module name such as 'textwrap', got {name!r}")
     path = Path(sysconfig.get_paths()["stdlib"]) / f"{name}.py"
     if not path.is_file():
         return []
@@ -79,10 +81,9 @@ def load_docstrings(split: str, modules: tuple[str, ...] = MODULES) -> str:
     The same on every call (cached); about 0.48 M training and 0.05 M validation characters with
     Python 3.11's library.
     """
-    if split not in SPLITS:
-        raise ValueError(f"expected split to be one of {SPLITS}, got {split!r}")
+    check.one_of(split, "split", SPLITS)
     if not isinstance(modules, tuple) or not all(isinstance(m, str) for m in modules):
-        raise TypeError(f"expected modules to be a tuple of str, got {modules!r}")
+        raise TypeError(f"expected modules to be a tuple of str, got {check.describe(modules)}")
     text = _corpus(tuple(sorted(modules)))[split]
     if not text:
         raise ValueError(f"none of the modules {modules!r} has docstrings in this Python's standard library")
@@ -96,15 +97,23 @@ def encode(text: str) -> torch.Tensor:
 
 def decode(indices: torch.Tensor) -> str:
     """Indices (T,) into `ALPHABET` -> text."""
-    if not isinstance(indices, torch.Tensor) or indices.dtype != torch.int64 or indices.ndim != 1:
-        raise TypeError(f"expected a 1-D int64 tensor of indices, got {indices!r:.80}")
+    check.tensor(indices, "indices", ndim=1, layout="(T,)", dtype=torch.int64)
     if len(indices) and (indices.min() < 0 or indices.max() >= len(ALPHABET)):
-        raise ValueError(f"expected indices in [0, {len(ALPHABET)}), got values outside")
+        raise ValueError(f"expected indices in [0, {len(ALPHABET)}), got values in [{int(indices.min())}, "
+                         f"{int(indices.max())}]")
     return "".join(ALPHABET[i] for i in indices.tolist())
+
+
+def _check_texts(train: str, validation: str) -> None:
+    check.instance(train, "train", str, "a str")
+    check.instance(validation, "validation", str, "a str")
+    if not validation:
+        raise ValueError("expected a non-empty validation text, got ''")
 
 
 def unigram_bpc(train: str, validation: str) -> float:
     """Bits per character of `validation` under the character frequencies of `train` (add-one smoothing)."""
+    _check_texts(train, validation)
     counts = torch.bincount(encode(train), minlength=len(ALPHABET)).double() + 1.0  # (97,)
     log2_p = torch.log2(counts / counts.sum())
     return float(-log2_p[encode(validation)].mean())
@@ -115,11 +124,10 @@ def xz_bpc(train: str, validation: str) -> float:
     def size(text: str) -> int:
         return len(lzma.compress(text.encode("ascii", "replace"), preset=9 | lzma.PRESET_EXTREME))
 
-    if not validation:
-        raise ValueError("expected a non-empty validation text")
+    _check_texts(train, validation)
     return (size(train + validation) - size(train)) * 8 / len(validation)
 
 
 def bits(nats: float) -> float:
     """Nats -> bits (a cross-entropy measured with natural logarithms, per character)."""
-    return nats / math.log(2)
+    return check.real(nats, "nats") / math.log(2)

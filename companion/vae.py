@@ -18,22 +18,22 @@ Latent vectors are rows: mu, logvar and z have shape (N, latent_dim).
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from companion import training
+from companion import validation as check
 from companion.data import check_unit_images
+
+PIXEL_CLIP = 1e-3  # pixel probabilities are kept in [1e-3, 1 - 1e-3], so that log p stays finite
 
 
 def _check_latent_pair(mu: torch.Tensor, logvar: torch.Tensor) -> None:
-    for name, value in (("mu", mu), ("logvar", logvar)):
-        if not isinstance(value, torch.Tensor):
-            raise TypeError(f"expected {name} to be a torch.Tensor, got {type(value).__name__}")
-        if not value.is_floating_point():
-            raise TypeError(f"expected {name} to be a floating-point tensor, got dtype {value.dtype}")
+    check.tensor(mu, "mu", floating=True)
+    check.tensor(logvar, "logvar", floating=True)
     if mu.ndim != 2:
         raise ValueError(f"expected mu of shape (N, latent_dim), got {tuple(mu.shape)}")
     if mu.shape != logvar.shape:
@@ -41,6 +41,7 @@ def _check_latent_pair(mu: torch.Tensor, logvar: torch.Tensor) -> None:
             f"expected mu and logvar of the same shape (N, latent_dim), "
             f"got mu {tuple(mu.shape)} and logvar {tuple(logvar.shape)}"
         )
+    check.like(logvar, "logvar", mu, "mu")
 
 
 def gaussian_kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
@@ -69,8 +70,7 @@ def reparameterize(
         z: (N, latent_dim), same dtype and device as mu.
     """
     _check_latent_pair(mu, logvar)
-    if generator is not None and not isinstance(generator, torch.Generator):
-        raise TypeError(f"expected generator to be a torch.Generator or None, got {type(generator).__name__}")
+    check.generator(generator)
     eps_device = generator.device if generator is not None else mu.device
     eps = torch.randn(mu.shape, generator=generator, dtype=mu.dtype, device=eps_device).to(mu.device)
     return mu + torch.exp(0.5 * logvar) * eps
@@ -82,6 +82,10 @@ class VAEConfig:
 
     The defaults are the recipe measured on the 8×8 digits (notebook 04): 80 epochs of batches of
     64 (1,840 steps) with Adam, the learning rate decaying along a cosine from 5e-3 to 2e-4.
+
+    kl_weight and sample_z exist for the ablations of chapters 3 and 6: `kl_weight=0` trains on the
+    reconstruction term alone, and `sample_z=False` decodes the encoder's mean μ(x) instead of a sample
+    z ~ q(z | x); both together train a plain (deterministic) autoencoder.
     """
 
     latent_dim: int = 8
@@ -91,16 +95,17 @@ class VAEConfig:
     lr: float = 5e-3
     lr_final: float = 2e-4  # cosine decay from lr to lr_final over the run
     kl_warmup_epochs: int = 10  # the KL weight rises linearly 0 -> 1 (avoids early posterior collapse)
+    kl_weight: float = 1.0  # the KL term's weight after the warm-up; 1 is the ELBO
+    sample_z: bool = True  # False: decode μ(x) itself, no sampling
 
     def __post_init__(self):
         for name in ("latent_dim", "hidden", "epochs", "batch_size"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"expected {name} to be a positive int, got {value!r}")
-        if not (self.lr > 0 and self.lr_final > 0):
-            raise ValueError(f"expected lr > 0 and lr_final > 0, got {self.lr!r} and {self.lr_final!r}")
-        if not isinstance(self.kl_warmup_epochs, int) or self.kl_warmup_epochs < 0:
-            raise ValueError(f"expected kl_warmup_epochs to be an int >= 0, got {self.kl_warmup_epochs!r}")
+            check.positive_int(getattr(self, name), name)
+        check.real(self.lr, "lr", above=0)
+        check.real(self.lr_final, "lr_final", above=0)
+        check.integer(self.kl_warmup_epochs, "kl_warmup_epochs", minimum=0)
+        check.real(self.kl_weight, "kl_weight", at_least=0)
+        check.flag(self.sample_z, "sample_z")
 
 
 class VAE(nn.Module):
@@ -117,11 +122,12 @@ class VAE(nn.Module):
 
     def __init__(self, latent_dim: int = 8, hidden: int = 256, image_shape: tuple[int, int, int] = (1, 8, 8)):
         super().__init__()
-        for name, value in (("latent_dim", latent_dim), ("hidden", hidden)):
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"expected {name} to be a positive int, got {value!r}")
-        if len(image_shape) != 3 or not all(isinstance(s, int) and s > 0 for s in image_shape):
-            raise ValueError(f"expected image_shape to be (C, H, W) of positive ints, got {image_shape!r}")
+        check.positive_int(latent_dim, "latent_dim")
+        check.positive_int(hidden, "hidden")
+        if not isinstance(image_shape, (tuple, list)) or len(image_shape) != 3:
+            raise TypeError(f"expected image_shape to be a tuple (C, H, W), got {check.describe(image_shape)}")
+        for size in image_shape:
+            check.positive_int(size, "each of image_shape (C, H, W)")
         self.latent_dim = latent_dim
         self.image_shape = tuple(image_shape)
         D = image_shape[0] * image_shape[1] * image_shape[2]
@@ -132,18 +138,24 @@ class VAE(nn.Module):
             nn.Linear(latent_dim, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, D)
         )
 
-    def _check_images(self, x: torch.Tensor) -> None:
-        if not isinstance(x, torch.Tensor):
-            raise TypeError(f"expected images to be a torch.Tensor, got {type(x).__name__}")
+    def _check_images(self, x: torch.Tensor, unit: bool = False) -> None:
+        check.tensor(x, "images")
         if x.ndim != 4 or tuple(x.shape[1:]) != self.image_shape:
             C, H, W = self.image_shape
             raise ValueError(f"expected images of shape (N, {C}, {H}, {W}), got {tuple(x.shape)}")
+        check.tensor(x, "images", floating=True)
+        if x.device != self.encoder[0].weight.device:
+            raise ValueError(f"expected images on the model's device {self.encoder[0].weight.device}, got {x.device}")
+        if unit:  # pixels are Bernoulli probabilities in the likelihood
+            check.in_unit_interval(x, "images")
 
     def _check_latent(self, z: torch.Tensor) -> None:
-        if not isinstance(z, torch.Tensor):
-            raise TypeError(f"expected z to be a torch.Tensor, got {type(z).__name__}")
+        check.tensor(z, "z")
         if z.ndim != 2 or z.shape[1] != self.latent_dim:
             raise ValueError(f"expected z of shape (N, {self.latent_dim}), got {tuple(z.shape)}")
+        check.tensor(z, "z", floating=True)
+        if z.device != self.decoder[0].weight.device:
+            raise ValueError(f"expected z on the model's device {self.decoder[0].weight.device}, got {z.device}")
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(N, C, H, W) images in [0, 1] -> mu, logvar, each (N, latent_dim)."""
@@ -178,6 +190,7 @@ class VAE(nn.Module):
                 probability model of grey levels; it is the usual convention.
             kl: KL(q(z | x) ‖ N(0, I)).
         """
+        self._check_images(x, unit=True)
         mu, logvar = self.encode(x)
         logits = self.decode_logits(reparameterize(mu, logvar, generator))
         recon = F.binary_cross_entropy_with_logits(logits, x, reduction="none").flatten(1).sum(dim=1)
@@ -187,9 +200,8 @@ class VAE(nn.Module):
         self, x: torch.Tensor, n_samples: int = 1, generator: torch.Generator | None = None
     ) -> torch.Tensor:
         """-ELBO per image, (N,) nats (Bernoulli cross-entropy + KL), averaged over n_samples draws of z."""
-        if not isinstance(n_samples, int) or n_samples < 1:
-            raise ValueError(f"expected n_samples to be a positive int, got {n_samples!r}")
-        self._check_images(x)
+        check.positive_int(n_samples, "n_samples")
+        self._check_images(x, unit=True)
         total = torch.zeros(x.shape[0], dtype=x.dtype, device=x.device)
         for _ in range(n_samples):
             recon, kl = self.elbo_terms(x, generator)
@@ -198,27 +210,43 @@ class VAE(nn.Module):
 
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """n new images (n, C, H, W) in [0, 1]: the decoder's mean at z ~ N(0, I)."""
-        if not isinstance(n, int) or isinstance(n, bool) or n < 1:
-            raise ValueError(f"expected n to be a positive int, got {n!r}")
+        check.positive_int(n, "n")
+        check.generator(generator)
         weight = self.decoder[0].weight
         device = generator.device if generator is not None else weight.device
         z = torch.randn(n, self.latent_dim, generator=generator, dtype=weight.dtype, device=device)
         return self.decode(z.to(weight.device))
 
 
-def train_vae(
-    images: torch.Tensor,
-    config: VAEConfig | None = None,
-    *,
-    device: torch.device | str | None = None,
-    generator: torch.Generator | None = None,
-    progress: bool = True,
-) -> tuple[VAE, dict[str, list[float]]]:
+def pixel_means(images: torch.Tensor) -> torch.Tensor:
+    """The mean image (C, H, W) of a batch in [0, 1], kept within [PIXEL_CLIP, 1 − PIXEL_CLIP]."""
+    check_unit_images(images)
+    return images.mean(dim=0).clamp(PIXEL_CLIP, 1 - PIXEL_CLIP)
+
+
+def independent_pixels_nll(train_images: torch.Tensor, images: torch.Tensor) -> torch.Tensor:
+    """−log p(x) per image (N,), in nats, when every pixel is an independent Bernoulli variable.
+
+    Its probabilities are the training images' pixel means (`pixel_means`): the model with no latent
+    variable at all, the reference that a VAE's −ELBO (1.3.5a) has to beat. Same Bernoulli cross-entropy
+    as `VAE.elbo_terms`' reconstruction term.
+    """
+    p = pixel_means(train_images)
+    N, C, H, W = check_unit_images(images)
+    if (C, H, W) != tuple(p.shape):
+        raise ValueError(f"expected images of shape (N, {', '.join(map(str, p.shape))}) like train_images, "
+                         f"got {tuple(images.shape)}")
+    p = p.to(images.device, images.dtype)
+    return F.binary_cross_entropy(p.expand_as(images), images, reduction="none").flatten(1).sum(dim=1)
+
+
+def train_vae(images: torch.Tensor, config: VAEConfig | None = None, *, device: torch.device | str | None = None,
+              generator: torch.Generator | None = None, progress: bool = True) -> tuple[VAE, dict[str, list]]:
     """Train a `VAE` on images (N, C, H, W) in [0, 1] by maximising the ELBO (eq. 1.3.5a) with Adam.
 
     Encoder and decoder are updated together, every step, from the one objective -ELBO (the
     textbook's §1.3.5 alternates them instead). The decoder's output bias starts at the logit of
-    the mean training image, so the first step already predicts the average digit.
+    the mean training image (`pixel_means`), so the first step already predicts the average digit.
 
     Args:
         images: (N, C, H, W) float images in [0, 1].
@@ -234,51 +262,44 @@ def train_vae(
     Raises:
         FloatingPointError: when the loss becomes nan or inf.
     """
-    from tqdm.auto import tqdm
+    config = training.check_config(config, VAEConfig)
+    N = check_unit_images(images)[0]
+    device = training.resolve_device(device, images)
+    generator = training.seed_generator(generator)
+    check.flag(progress, "progress")
 
-    config = VAEConfig() if config is None else config
-    if not isinstance(config, VAEConfig):
-        raise TypeError(f"expected config to be a VAEConfig, got {type(config).__name__}")
-    check_unit_images(images)
-    if generator is not None and not isinstance(generator, torch.Generator):
-        raise TypeError(f"expected generator to be a torch.Generator or None, got {type(generator).__name__}")
-    device = torch.device(device) if device is not None else images.device
-    if generator is None:
-        generator = torch.Generator().manual_seed(int(torch.randint(2**62, (1,))))
-
-    N = images.shape[0]
-    with torch.random.fork_rng(devices=[]):  # the initial weights come from `generator`
-        torch.manual_seed(int(torch.randint(2**62, (1,), generator=generator)))
+    with training.weights_from(generator, device):  # the initial weights come from `generator`
         vae = VAE(config.latent_dim, config.hidden, tuple(images.shape[1:]))
     with torch.no_grad():
-        p = images.mean(dim=0).flatten().clamp(1e-3, 1 - 1e-3).to(torch.float32)  # (C*H*W,) mean image
+        p = pixel_means(images).flatten().to("cpu", torch.float32)  # (C*H*W,) the mean image
         vae.decoder[-1].bias.copy_(torch.log(p / (1 - p)))
     vae = vae.to(device=device, dtype=images.dtype)
     x_all = images.to(device)
     optimizer = torch.optim.Adam(vae.parameters(), lr=config.lr)
-    steps_per_epoch = math.ceil(N / config.batch_size)
-    total_steps = config.epochs * steps_per_epoch
+    steps_per_epoch = -(-N // config.batch_size)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.epochs * steps_per_epoch,
+                                                          eta_min=config.lr_final)
     history: dict[str, list[float]] = {"loss": [], "neg_elbo": [], "recon": [], "kl": []}
     step = 0
     vae.train()
-    for epoch in tqdm(range(config.epochs), desc="VAE epochs", disable=not progress):
+    for _ in training.progress_bar(range(config.epochs), "VAE epochs", progress):
         sums = torch.zeros(4, dtype=torch.float64, device=device)  # loss, neg_elbo, recon, kl
         order = torch.randperm(N, generator=generator).to(device)
         for start in range(0, N, config.batch_size):
             x = x_all[order[start : start + config.batch_size]]  # (B, C, H, W)
-            beta = min(1.0, (step + 1) / (config.kl_warmup_epochs * steps_per_epoch + 1))
-            cosine = 0.5 * (1 + math.cos(math.pi * step / total_steps))
-            for group in optimizer.param_groups:
-                group["lr"] = config.lr_final + (config.lr - config.lr_final) * cosine
-            recon, kl = vae.elbo_terms(x, generator)  # (B,), (B,)
+            beta = config.kl_weight * min(1.0, (step + 1) / (config.kl_warmup_epochs * steps_per_epoch + 1))
+            if config.sample_z:
+                recon, kl = vae.elbo_terms(x, generator)  # (B,), (B,)
+            else:  # a plain autoencoder: decode the mean
+                mu, logvar = vae.encode(x)
+                recon = F.binary_cross_entropy_with_logits(vae.decode_logits(mu), x, reduction="none").flatten(1).sum(1)
+                kl = gaussian_kl(mu, logvar)
             loss = (recon + beta * kl).mean()
-            if not torch.isfinite(loss):
-                raise FloatingPointError(
-                    f"VAE loss became {loss.item()} at step {step} (epoch {epoch}); try a lower lr than {config.lr}"
-                )
+            training.stop_if_diverged(step, f"try a lower lr than {config.lr}", loss=loss.item())
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
+            schedule.step()
             with torch.no_grad():
                 B = x.shape[0]
                 sums += torch.stack([loss * B, (recon + kl).sum(), recon.sum(), kl.sum()]).double()

@@ -5,47 +5,59 @@ import torch
 
 from companion.backprop import (
     MLP,
-    GradientDescent,
-    accuracy,
+    MLPConfig,
     numerical_gradient,
     relative_error,
     softmax_cross_entropy,
     train_mlp,
 )
+from companion.metrics import accuracy
+from tests.helpers import FINITE_DIFFERENCE_TOLERANCE, assert_close, assert_matches_torch
 
-TOL = 1e-10  # float64, hand gradients vs autograd: same operations, rounding only
-FD_TOL = 1e-6  # float64, central differences with eps=1e-6: truncation ~eps², rounding ~1e-16/eps
+SIZES = [(3, 5, 2), (6, 7, 5, 3), (2, 1), (4, 8, 8, 8, 1)]
 
 
+class HandMLP(torch.autograd.Function):
+    """Our forward and our hand-written backward as one autograd op, so that the shared checker can
+    compare both with torch's own autograd of the same network."""
 
-def autograd_reference(model: MLP, x: torch.Tensor, grad_output: torch.Tensor):
-    """The same network rebuilt from torch ops; autograd's gradients of sum(output * grad_output)."""
-    weights = [w.clone().requires_grad_(True) for w in model.weights]
-    biases = [b.clone().requires_grad_(True) for b in model.biases]
-    a = x
-    for l, (W, b) in enumerate(zip(weights, biases, strict=True)):
-        z = torch.nn.functional.linear(a, W, b)
-        a = z if l == len(weights) - 1 else (torch.tanh(z) if model.activation == "tanh" else torch.relu(z))
-    (a * grad_output).sum().backward()
-    return a.detach(), [w.grad for w in weights], [b.grad for b in biases]
+    @staticmethod
+    def forward(ctx, x, activation, *params):
+        n = len(params) // 2
+        model = MLP([params[0].shape[1]] + [w.shape[0] for w in params[:n]], activation, dtype=x.dtype)
+        model.weights, model.biases = list(params[:n]), list(params[n:])
+        ctx.model = model
+        return model.forward(x)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        grad_w, grad_b = ctx.model.backward(grad_output)
+        return None, None, *grad_w, *grad_b
+
+
+def torch_mlp(activation):
+    def run(x, *params):
+        n = len(params) // 2
+        a = x
+        for l, (W, b) in enumerate(zip(params[:n], params[n:], strict=True)):
+            a = torch.nn.functional.linear(a, W, b)
+            if l < n - 1:
+                a = torch.tanh(a) if activation == "tanh" else torch.relu(a)
+        return a
+    return run
+
+
+def mlp_shapes(sizes, n):
+    pairs = list(zip(sizes[:-1], sizes[1:], strict=True))
+    return [(n, sizes[0]), *[(out, inp) for inp, out in pairs], *[(out,) for _, out in pairs]]
 
 
 @pytest.mark.parametrize("activation", ["tanh", "relu"])
-@pytest.mark.parametrize("sizes, n", [((3, 5, 2), 4), ((6, 7, 5, 3), 1), ((2, 1), 9), ((4, 8, 8, 8, 1), 5)])
-def test_forward_and_backward_match_autograd(activation, sizes, n):
-    model = MLP(sizes, activation, seed=1, dtype=torch.float64)
-    g = torch.Generator().manual_seed(2)
-    x = torch.randn(n, sizes[0], generator=g, dtype=torch.float64)
-    grad_output = torch.randn(n, sizes[-1], generator=g, dtype=torch.float64)
-    out = model.forward(x)
-    ref_out, ref_w, ref_b = autograd_reference(model, x, grad_output)
-    assert out.shape == (n, sizes[-1]) and out.dtype == torch.float64
-    torch.testing.assert_close(out, ref_out, rtol=TOL, atol=TOL)
-    grad_w, grad_b = model.backward(grad_output)
-    assert [g.shape for g in grad_w] == [w.shape for w in model.weights]
-    assert [g.shape for g in grad_b] == [b.shape for b in model.biases]
-    for mine, ref in zip(grad_w + grad_b, ref_w + ref_b, strict=True):
-        torch.testing.assert_close(mine, ref, rtol=TOL, atol=TOL)
+def test_forward_and_backward_match_autograd(activation):
+    grid = [mlp_shapes(sizes, n) for sizes, n in zip(SIZES, (4, 1, 9, 5), strict=True)]
+    for shapes in grid:  # the gradients of the parameters, inputs 1.., which is what backward computes
+        assert_matches_torch(lambda x, *p: HandMLP.apply(x, activation, *p), torch_mlp(activation), [shapes],
+                             grad_of=range(1, len(shapes)))
 
 
 @pytest.mark.parametrize("activation", ["tanh", "relu"])
@@ -61,8 +73,8 @@ def test_backward_matches_finite_differences_of_a_real_loss(activation):
     _, grad_logits = softmax_cross_entropy(model.forward(x), labels)
     grad_w, grad_b = model.backward(grad_logits)
     for l in range(2):
-        assert relative_error(grad_w[l], numerical_gradient(loss, model.weights[l])) < FD_TOL
-        assert relative_error(grad_b[l], numerical_gradient(loss, model.biases[l])) < FD_TOL
+        assert relative_error(grad_w[l], numerical_gradient(loss, model.weights[l])) < FINITE_DIFFERENCE_TOLERANCE
+        assert relative_error(grad_b[l], numerical_gradient(loss, model.biases[l])) < FINITE_DIFFERENCE_TOLERANCE
 
 
 def test_numerical_gradient_restores_its_input_and_is_accurate():
@@ -75,15 +87,26 @@ def test_numerical_gradient_restores_its_input_and_is_accurate():
     torch.testing.assert_close(grad, expected, rtol=1e-8, atol=1e-8)
 
 
-def test_softmax_cross_entropy_and_its_gradient_match_torch():
+def test_numerical_gradient_writes_through_any_strides_and_refuses_expanded_views():
+    base = torch.arange(12, dtype=torch.float64).view(3, 4)
+    x = base.T  # not contiguous: x[i] is not base.view(-1)[i]
+    grad = numerical_gradient(lambda t: (t * torch.arange(12.0, dtype=torch.float64).view(4, 3)).sum(), x)
+    torch.testing.assert_close(grad, torch.arange(12.0, dtype=torch.float64).view(4, 3), rtol=1e-8, atol=1e-8)
+    assert torch.equal(base, torch.arange(12, dtype=torch.float64).view(3, 4))
+    with pytest.raises(ValueError, match="expanded view"):
+        numerical_gradient(lambda t: t.sum(), torch.zeros(1, dtype=torch.float64).expand(3))
+
+
+@pytest.mark.parametrize("N, K", [(6, 4), (1, 3), (5, 1)])
+def test_softmax_cross_entropy_and_its_gradient_match_torch(N, K):
     g = torch.Generator().manual_seed(5)
-    logits = (torch.randn(6, 4, generator=g, dtype=torch.float64) * 10).requires_grad_(True)
-    labels = torch.tensor([0, 3, 1, 1, 2, 0])
+    logits = (torch.randn(N, K, generator=g, dtype=torch.float64) * 10).requires_grad_(True)
+    labels = torch.randint(K, (N,), generator=g)
     loss, grad = softmax_cross_entropy(logits.detach(), labels)
     ref = torch.nn.functional.cross_entropy(logits, labels)
     ref.backward()
-    torch.testing.assert_close(loss, ref.detach(), rtol=TOL, atol=TOL)
-    torch.testing.assert_close(grad, logits.grad, rtol=TOL, atol=TOL)
+    assert_close(loss, ref.detach())
+    assert_close(grad, logits.grad)
 
 
 def test_forward_reads_the_weight_lists_on_every_call():
@@ -105,39 +128,49 @@ def test_float32_is_kept_and_seed_is_deterministic():
     assert out.dtype == grad_w[0].dtype == grad_b[0].dtype == torch.float32
 
 
-def test_gradient_descent_learns_xor():
+def test_gradient_descent_learns_xor_and_leaves_the_starting_model_alone():
     x = torch.tensor([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
     y = torch.tensor([0, 1, 1, 0])
-    model = MLP((2, 8, 2), "tanh", seed=0)
-    history = train_mlp(model, x, y, GradientDescent(lr=1.0, steps=300))
+    start = MLP((2, 8, 2), "tanh", seed=0)
+    before = [w.clone() for w in start.weights]
+    model, history = train_mlp(x, y, MLPConfig(lr=1.0, steps=300), model=start, progress=False)
     assert len(history["loss"]) == 300 and history["loss"][-1] < 0.05 * history["loss"][0]
     assert accuracy(model, x, y) == 1.0
+    assert model is not start and all(torch.equal(w, b) for w, b in zip(start.weights, before, strict=True))
+
+
+def test_train_mlp_builds_its_network_from_the_config_and_the_generator():
+    x = torch.tensor([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]], dtype=torch.float64)
+    y = torch.tensor([0, 1, 1, 0])
+    config = MLPConfig(hidden=(8, 4), activation="relu", steps=5)
+    model, _ = train_mlp(x, y, config, generator=torch.Generator().manual_seed(1), progress=False)
+    again, _ = train_mlp(x, y, config, generator=torch.Generator().manual_seed(1), progress=False)
+    assert model.sizes == (2, 8, 4, 2) and model.activation == "relu" and model.weights[0].dtype == torch.float64
+    assert all(torch.equal(a, b) for a, b in zip(model.weights, again.weights, strict=True))
 
 
 def test_training_is_deterministic_with_minibatches():
     g = torch.Generator().manual_seed(0)
     x, y = torch.randn(40, 3, generator=g), torch.randint(0, 2, (40,), generator=g)
-    config = GradientDescent(lr=0.3, steps=20, batch_size=8)
-    runs = []
-    for _ in range(2):
-        model = MLP((3, 5, 2), "relu", seed=1)
-        runs.append(train_mlp(model, x, y, config, generator=torch.Generator().manual_seed(9))["loss"])
+    config = MLPConfig(lr=0.3, steps=20, batch_size=8)
+    runs = [train_mlp(x, y, config, model=MLP((3, 5, 2), "relu", seed=1), generator=torch.Generator().manual_seed(9),
+                      progress=False)[1]["loss"] for _ in range(2)]
     assert runs[0] == runs[1]
 
 
 def test_diverging_training_raises_floating_point_error():
     x = torch.randn(16, 2, generator=torch.Generator().manual_seed(0)) * 100
     y = torch.arange(16) % 2
-    model = MLP((2, 32, 2), "relu", seed=0)
     with pytest.raises(FloatingPointError, match="loss became .* at step"):
-        train_mlp(model, x, y, GradientDescent(lr=1e30, steps=50))
+        train_mlp(x, y, MLPConfig(lr=1e30, steps=50), model=MLP((2, 32, 2), "relu", seed=0), progress=False)
 
 
 @pytest.mark.parametrize("kwargs, error, message", [
     (dict(sizes=(3,)), ValueError, "at least two positive ints, got"),
-    (dict(sizes=(3, 0)), ValueError, "positive ints"),
+    (dict(sizes=(3, 0)), ValueError, "each of sizes to be a positive int, got 0"),
+    (dict(sizes=(3, True)), TypeError, r"each of sizes to be a positive int, got True \(bool\)"),
     (dict(sizes=(3, 2), activation="sigmoid"), ValueError, r"one of \('tanh', 'relu'\), got 'sigmoid'"),
-    (dict(sizes=(3, 2), seed=1.5), TypeError, "seed to be an int, got float"),
+    (dict(sizes=(3, 2), seed=1.5), TypeError, r"seed to be an int, got 1.5 \(float\)"),
     (dict(sizes=(3, 2), dtype=torch.int64), TypeError, "float32 or torch.float64, got torch.int64"),
 ])
 def test_bad_construction_is_rejected(kwargs, error, message):
@@ -155,16 +188,18 @@ def test_bad_inputs_say_what_was_expected_and_what_arrived():
         model.forward(torch.zeros(3))
     with pytest.raises(TypeError, match="dtype torch.float32.*got torch.float64"):
         model.forward(torch.zeros(5, 3, dtype=torch.float64))
-    with pytest.raises(TypeError, match="torch.Tensor, got list"):
+    with pytest.raises(TypeError, match=r"torch.Tensor, got \[\[0.0, 0.0, 0.0\]\] \(list\)"):
         model.forward([[0.0, 0.0, 0.0]])
     model.forward(torch.zeros(5, 3))
     with pytest.raises(ValueError, match=r"grad_output of shape \(5, 2\).*got \(5, 3\)"):
         model.backward(torch.zeros(5, 3))
     with pytest.raises(ValueError, match=r"labels in \[0, 2\), got values in \[0, 2\]"):
         softmax_cross_entropy(torch.zeros(3, 2), torch.tensor([0, 1, 2]))
-    with pytest.raises(TypeError, match="floating-point x"):
+    with pytest.raises(TypeError, match="x of dtype torch.float32 or torch.float64, got torch.int64"):
         numerical_gradient(lambda t: t.sum(), torch.arange(3))
     with pytest.raises(ValueError, match="same shape"):
         relative_error(torch.zeros(2), torch.zeros(3))
-    with pytest.raises(ValueError, match="lr > 0"):
-        GradientDescent(lr=0.0)
+    with pytest.raises(ValueError, match="lr to be a finite number > 0, got 0.0"):
+        MLPConfig(lr=0.0)
+    with pytest.raises(ValueError, match=r"model with 3 inputs and more than 1 outputs.*\(2, 2\)"):
+        train_mlp(torch.zeros(4, 3), torch.tensor([0, 1, 0, 1]), model=MLP((2, 2)), progress=False)

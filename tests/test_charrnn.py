@@ -54,8 +54,10 @@ def test_zero_readout_costs_log2_of_the_alphabet():
 def test_train_charrnn_smoke_learns_and_is_deterministic(cell):
     config = CharRNNConfig(cell=cell, embed_dim=8, hidden=32, steps=40, batch_size=4, seq_len=16, lr=1e-2)
     ids = _text()
-    model, history = train_charrnn(ids, V, config, generator=torch.Generator().manual_seed(0), progress=False)
-    again, history_again = train_charrnn(ids, V, config, generator=torch.Generator().manual_seed(0), progress=False)
+    model, history = train_charrnn(ids, config, vocab_size=V, generator=torch.Generator().manual_seed(0),
+                                   progress=False)
+    again, history_again = train_charrnn(ids, config, vocab_size=V, generator=torch.Generator().manual_seed(0),
+                                         progress=False)
     assert len(history["loss_bpc"]) == 40 and history == history_again
     assert not model.training and model.cell == cell
     # The toy text is almost a cycle: after 40 steps the model beats the uniform log2(11) = 3.46 bits.
@@ -64,23 +66,31 @@ def test_train_charrnn_smoke_learns_and_is_deterministic(cell):
 
 def test_train_charrnn_stops_on_a_diverging_loss():
     config = CharRNNConfig(hidden=8, embed_dim=4, steps=20, batch_size=2, seq_len=8, lr=1e37, lr_final=1e37)
-    with pytest.raises(FloatingPointError, match="char-RNN loss became (nan|inf) at step"):
-        train_charrnn(_text(), V, config, generator=torch.Generator().manual_seed(0), progress=False)
+    with pytest.raises(FloatingPointError, match="loss became (nan|inf) at step"):
+        train_charrnn(_text(), config, vocab_size=V, generator=torch.Generator().manual_seed(0), progress=False)
 
 
 def test_train_charrnn_rejects_bad_input():
     with pytest.raises(TypeError, match="int64"):
-        train_charrnn(_text().float(), V, progress=False)
+        train_charrnn(_text().float(), progress=False)
     with pytest.raises(ValueError, match=r"shape \(L,\), got \(2, 1000\)"):
-        train_charrnn(_text().view(2, -1), V, progress=False)
+        train_charrnn(_text().view(2, -1), progress=False)
     with pytest.raises(ValueError, match=r"in \[0, 5\)"):
-        train_charrnn(_text(), 5, progress=False)
+        train_charrnn(_text(), vocab_size=5, progress=False)
     with pytest.raises(ValueError, match="at least"):
-        train_charrnn(_text(100), V, CharRNNConfig(batch_size=4, seq_len=64), progress=False)
+        train_charrnn(_text(100), CharRNNConfig(batch_size=4, seq_len=64), progress=False)
+    with pytest.raises(TypeError, match="CharRNNConfig"):
+        train_charrnn(_text(), V, progress=False)
     with pytest.raises(ValueError, match="cell"):
         CharRNNConfig(cell="lstm")
     with pytest.raises(ValueError, match=r"x of shape \(N, T\)"):
         CharRNN(V)(torch.zeros(5, dtype=torch.int64))
+
+
+def test_vocab_size_defaults_to_the_largest_index_plus_one():
+    config = CharRNNConfig(embed_dim=4, hidden=8, steps=2, batch_size=2, seq_len=8)
+    model, _ = train_charrnn(_text(200) % 7, config, generator=torch.Generator().manual_seed(0), progress=False)
+    assert model.vocab_size == 7
 
 
 def test_sampling_is_seeded_and_cold_sampling_is_greedy():
@@ -97,7 +107,7 @@ def test_sampling_is_seeded_and_cold_sampling_is_greedy():
         greedy.append(int(logits[0, -1].argmax()))
         ids = torch.cat([ids, torch.tensor(greedy[-1:])])
     assert cold.tolist() == greedy
-    with pytest.raises(ValueError, match="temperature > 0"):
+    with pytest.raises(ValueError, match="temperature to be a finite number > 0, got 0.0"):
         sample(model, prompt, 5, temperature=0.0)
     with pytest.raises(ValueError, match="at least one character"):
         sample(model, prompt[:0], 5)

@@ -8,10 +8,7 @@ import torch.nn.functional as F
 
 from companion.backprop import numerical_gradient, relative_error
 from companion.conv import conv2d, conv2d_backward, conv2d_naive, conv_output_size, cross_correlate2d, im2col
-
-TOL = 1e-12  # float64: same sums in another order
-TOL32 = 1e-5  # float32
-
+from tests.helpers import FINITE_DIFFERENCE_TOLERANCE, assert_close, assert_matches_torch
 
 # (N, C, C_out, H, W, kernel, stride, padding, dilation): batch of 1, several channels, non-square
 # kernels and images, asymmetric stride/padding/dilation, strides that do not divide evenly.
@@ -39,25 +36,12 @@ def make(N, C, C_out, H, W, kernel, dtype=torch.float64, seed=0):
 @pytest.mark.parametrize("N, C, C_out, H, W, kernel, stride, padding, dilation", GRID)
 @pytest.mark.parametrize("impl", [conv2d, conv2d_naive])
 def test_forward_equals_torch_float64(impl, N, C, C_out, H, W, kernel, stride, padding, dilation):
-    x, weight, bias = make(N, C, C_out, H, W, kernel)
-    ref = F.conv2d(x, weight, bias, stride, padding, dilation)
-    for b in (bias, None):
-        out = impl(x, weight, b, stride=stride, padding=padding, dilation=dilation)
-        assert out.shape == ref.shape and out.dtype == torch.float64
-        torch.testing.assert_close(out, F.conv2d(x, weight, b, stride, padding, dilation), rtol=TOL, atol=TOL)
-
-
-@pytest.mark.parametrize("N, C, C_out, H, W, kernel, stride, padding, dilation", GRID)
-def test_autograd_through_conv2d_equals_torch(N, C, C_out, H, W, kernel, stride, padding, dilation):
-    x, weight, bias = make(N, C, C_out, H, W, kernel)
-    grads = []
-    for impl in (conv2d, F.conv2d):
-        leaves = [t.clone().requires_grad_(True) for t in (x, weight, bias)]
-        out = impl(*leaves, stride=stride, padding=padding, dilation=dilation)
-        (out * torch.linspace(-1, 1, out.numel(), dtype=out.dtype).view_as(out)).sum().backward()
-        grads.append([t.grad for t in leaves])
-    for mine, ref in zip(*grads, strict=True):
-        torch.testing.assert_close(mine, ref, rtol=TOL, atol=TOL)
+    """Forward and autograd backward, with and without a bias, against F.conv2d."""
+    setting = dict(stride=stride, padding=padding, dilation=dilation)
+    shapes = [(N, C, H, W), (C_out, C, *kernel)]
+    assert_matches_torch(lambda x, w, b: impl(x, w, b, **setting), lambda x, w, b: F.conv2d(x, w, b, **setting),
+                         [[*shapes, (C_out,)]])
+    assert_matches_torch(lambda x, w: impl(x, w, **setting), lambda x, w: F.conv2d(x, w, **setting), [shapes])
 
 
 @pytest.mark.parametrize("N, C, C_out, H, W, kernel, stride, padding, dilation", GRID)
@@ -70,7 +54,7 @@ def test_hand_written_backward_equals_autograd(N, C, C_out, H, W, kernel, stride
     grad_x, grad_w, grad_b = conv2d_backward(x, weight, grad_output, stride, padding, dilation)
     for mine, leaf in zip((grad_x, grad_w, grad_b), leaves, strict=True):
         assert mine.shape == leaf.shape
-        torch.testing.assert_close(mine, leaf.grad, rtol=TOL, atol=TOL)
+        assert_close(mine, leaf.grad)
 
 
 def test_hand_written_backward_matches_finite_differences():
@@ -83,25 +67,19 @@ def test_hand_written_backward_matches_finite_differences():
     def loss(_):
         return (conv2d(x, weight, **kwargs) * grad_output).sum()
 
-    assert relative_error(grad_x, numerical_gradient(loss, x)) < 1e-8
-    assert relative_error(grad_w, numerical_gradient(loss, weight)) < 1e-8
+    assert relative_error(grad_x, numerical_gradient(loss, x)) < FINITE_DIFFERENCE_TOLERANCE
+    assert relative_error(grad_w, numerical_gradient(loss, weight)) < FINITE_DIFFERENCE_TOLERANCE
 
 
 @pytest.mark.parametrize("impl", [conv2d, conv2d_naive])
 def test_float32_keeps_dtype_and_agrees(impl):
-    x, weight, bias = make(2, 3, 4, 9, 8, (3, 3), dtype=torch.float32)
-    out = impl(x, weight, bias, stride=2, padding=1)
-    assert out.dtype == torch.float32
-    torch.testing.assert_close(out, F.conv2d(x, weight, bias, 2, 1), rtol=TOL32, atol=TOL32)
+    assert_matches_torch(lambda x, w, b: impl(x, w, b, stride=2, padding=1), lambda x, w, b: F.conv2d(x, w, b, 2, 1),
+                         [[(2, 3, 9, 8), (4, 3, 3, 3), (4,)]], dtype=torch.float32)
 
 
-@pytest.mark.parametrize("H, W, P, Q", [(5, 5, 3, 3), (6, 4, 2, 3), (4, 7, 4, 1), (3, 3, 3, 3), (1, 5, 1, 2)])
-def test_textbook_formula_is_cross_correlation(H, W, P, Q):
-    g = torch.Generator().manual_seed(H * 10 + W)
-    x, k = torch.randn(H, W, generator=g, dtype=torch.float64), torch.randn(P, Q, generator=g, dtype=torch.float64)
-    y = cross_correlate2d(x, k)
-    assert y.shape == (H - P + 1, W - Q + 1)
-    torch.testing.assert_close(y, F.conv2d(x[None, None], k[None, None])[0, 0], rtol=TOL, atol=TOL)
+def test_textbook_formula_is_cross_correlation():
+    shapes = [[(H, W), (P, Q)] for H, W, P, Q in [(5, 5, 3, 3), (6, 4, 2, 3), (4, 7, 4, 1), (3, 3, 3, 3), (1, 5, 1, 2)]]
+    assert_matches_torch(cross_correlate2d, lambda x, k: F.conv2d(x[None, None], k[None, None])[0, 0], shapes)
 
 
 def test_correlation_and_convolution_differ_by_a_kernel_flip():
@@ -123,7 +101,7 @@ def test_true_convolution_is_correlation_with_the_rotated_kernel_at_an_offset():
     full = torch.from_numpy(scipy_signal.convolve2d(x.numpy(), k.numpy(), mode="full"))  # (x * k)(m, n), all m, n
     P, Q = k.shape
     # (x * k)(i + P - 1, j + Q - 1) = corr(x, rot180(k))(i, j) on the valid window
-    torch.testing.assert_close(full[P - 1: 7, Q - 1: 6], cross_correlate2d(x, k.rot90(2)), rtol=TOL, atol=TOL)
+    assert_close(cross_correlate2d(x, k.rot90(2)), full[P - 1: 7, Q - 1: 6])
 
 
 def test_sobel_kernel_as_written_in_the_notebook_is_plus_d_dx_under_correlation():
@@ -142,7 +120,7 @@ def test_backward_gives_zero_gradient_to_pixels_that_no_window_reads():
     assert grad_x[..., :-1, :-1].abs().max() > 0  # the rest does receive gradient
     leaf = x.clone().requires_grad_(True)
     (F.conv2d(leaf, weight, stride=2) * grad_output).sum().backward()
-    torch.testing.assert_close(grad_x, leaf.grad, rtol=TOL, atol=TOL)
+    assert_close(grad_x, leaf.grad)
 
 
 def test_output_size_formula_matches_torch_over_a_grid():
@@ -188,7 +166,7 @@ def test_bad_input_says_what_was_expected_and_what_arrived(impl):
         impl(x, weight, bias[:3])
     with pytest.raises(TypeError, match=r"expected weight of dtype torch.float64 .* got torch.float32"):
         impl(x, weight.float())
-    with pytest.raises(TypeError, match=r"expected x to be a torch.Tensor, got ndarray"):
+    with pytest.raises(TypeError, match=r"expected x to be a torch.Tensor, got ndarray of shape \(2, 3, 8, 8\)"):
         impl(x.numpy(), weight)
     with pytest.raises(TypeError, match=r"expected x of dtype torch.float32 or torch.float64, got torch.int64"):
         impl(x.long(), weight)
@@ -196,6 +174,8 @@ def test_bad_input_says_what_was_expected_and_what_arrived(impl):
         impl(x, weight, stride=(1, 2, 3))
     with pytest.raises(ValueError, match=r"expected stride >= 1, got 0"):
         impl(x, weight, stride=0)
+    with pytest.raises(TypeError, match=r"expected stride to be an int or a pair of ints, got True"):
+        impl(x, weight, stride=True)
     with pytest.raises(ValueError, match=r"expected padding >= 0, got \(0, -1\)"):
         impl(x, weight, padding=(0, -1))
 

@@ -48,7 +48,7 @@ def test_unknown_split_names_the_valid_ones(bad):
 
 
 def test_split_of_wrong_type_is_a_type_error():
-    with pytest.raises(TypeError, match="expected split to be a str"):
+    with pytest.raises(TypeError, match=r"expected split to be one of \('train', 'test'\), got 0 \(int\)"):
         load_digits(0)
 
 
@@ -85,6 +85,8 @@ def test_seed_everything_sets_threads_and_checks_its_arguments():
             companion.seed_everything(1.5)
         with pytest.raises(ValueError, match="num_threads"):
             companion.seed_everything(0, num_threads=0)
+        with pytest.raises(TypeError, match=r"seed to be an int, got True \(bool\)"):
+            companion.seed_everything(True)
     finally:
         torch.set_num_threads(before)
 
@@ -203,5 +205,9 @@ def test_check_unit_images_names_what_it_expected():
         check_unit_images(torch.zeros(2, 1, 8, 6), square=True)
     with pytest.raises(ValueError, match=r"\(N, C, H, W\), got \(1, 8, 8\)"):
         check_unit_images(torch.zeros(1, 8, 8))
+    with pytest.raises(TypeError, match="torch.float32 or torch.float64, got torch.uint8"):
+        check_unit_images(torch.zeros(1, 1, 8, 8, dtype=torch.uint8))
+    with pytest.raises(ValueError, match="no size 0"):
+        check_unit_images(torch.zeros(0, 1, 8, 8))
     with pytest.raises(ValueError, match="in \\[0, 1\\], got values in \\[0, 2\\]"):
         check_unit_images(torch.full((1, 1, 2, 2), 2.0).index_fill_(2, torch.tensor([0]), 0.0))

@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from companion.gan import optimal_discriminator
+from tests.helpers import assert_matches_torch
 
 
 def test_optimal_discriminator_is_the_density_ratio_and_maximises_the_value():
@@ -39,9 +40,9 @@ def test_optimal_discriminator_keeps_dtype_and_shape():
         (torch.ones(3), torch.ones(4), ValueError, r"same shape, got \(3,\) and \(4,\)"),
         (torch.tensor([-0.1, 1.0]), torch.ones(2), ValueError, "p_data >= 0"),
         (torch.ones(2), torch.tensor([1.0, float("nan")]), ValueError, "p_model to be finite"),
-        ([0.5], torch.ones(1), TypeError, "p_data to be a torch.Tensor, got list"),
-        (torch.ones(2, dtype=torch.int64), torch.ones(2), TypeError, "floating-point"),
-        (torch.ones(2), torch.ones(2, dtype=torch.float64), TypeError, "same dtype and device"),
+        ([0.5], torch.ones(1), TypeError, r"p_data to be a torch.Tensor, got \[0.5\] \(list\)"),
+        (torch.ones(2, dtype=torch.int64), torch.ones(2), TypeError, "torch.float32 or torch.float64, got torch.int64"),
+        (torch.ones(2), torch.ones(2, dtype=torch.float64), TypeError, "p_model of dtype torch.float32 .* like p_data"),
     ],
 )
 def test_optimal_discriminator_rejects_bad_input(p, q, error, message):
@@ -88,12 +89,31 @@ def test_generator_is_not_linear_in_z():
     assert (pre(z1 + z2) - pre(z1) - pre(z2)).abs().max() > 1e-2
 
 
-def test_losses_are_the_binary_cross_entropies_of_the_value_function():
-    real, fake = torch.tensor([2.0, -1.0], dtype=torch.float64), torch.tensor([0.5, -3.0], dtype=torch.float64)
-    d = torch.sigmoid
-    expected_d = -(torch.log(d(real)).mean() + torch.log(1 - d(fake)).mean())
-    torch.testing.assert_close(discriminator_loss(real, fake), expected_d, rtol=1e-12, atol=0)
-    torch.testing.assert_close(generator_loss(fake), -torch.log(d(fake)).mean(), rtol=1e-12, atol=0)
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+def test_losses_are_the_binary_cross_entropies_of_the_value_function(dtype):
+    """The three losses of eq. (1.3.4a) as formulas in D = sigmoid(logit), value and gradient; shared by
+    the DCGAN and the toy GAN."""
+    def D(logits):
+        return torch.sigmoid(logits)
+
+    grid = [[(13,), (7,)], [(1,), (1,)], [(32,), (32,)]]
+    draw = lambda shape, g: 4 * torch.randn(shape, generator=g, dtype=torch.float64)  # noqa: E731
+    assert_matches_torch(discriminator_loss, lambda r, f: -(torch.log(D(r)).mean() + torch.log(1 - D(f)).mean()),
+                         grid, dtype=dtype, make=draw)
+    assert_matches_torch(lambda f: generator_loss(f, "non-saturating"), lambda f: -torch.log(D(f)).mean(),
+                         [shapes[1:] for shapes in grid], dtype=dtype, make=draw)
+    assert_matches_torch(lambda f: generator_loss(f, "saturating"), lambda f: torch.log(1 - D(f)).mean(),
+                         [shapes[1:] for shapes in grid], dtype=dtype, make=draw)
+    # On logits the losses stay finite where sigmoid-then-log overflows.
+    extreme = torch.tensor([-200.0, 200.0], dtype=dtype)
+    assert torch.isinf(torch.log(1 - torch.sigmoid(extreme))).any()
+    assert torch.isfinite(discriminator_loss(extreme, extreme))
+    assert torch.isfinite(generator_loss(extreme, "saturating"))
+
+
+def test_unknown_generator_loss_is_rejected():
+    with pytest.raises(ValueError, match="non-saturating.*'minimax'"):
+        generator_loss(torch.zeros(3), "minimax")
 
 
 @pytest.mark.parametrize("bad, message", [(torch.randn(2, 3, 28, 28), r"expected x of shape \(N, 1, 8, 8\)"),
@@ -127,10 +147,18 @@ def test_train_gan_smoke_history_samples_and_determinism():
     assert torch.equal(samples, gan2.sample(5, torch.Generator().manual_seed(1)))
 
 
-@pytest.mark.parametrize("bad", [dict(ema_decay=1.0), dict(epochs=0), dict(lr=0.0)])
+@pytest.mark.parametrize("bad", [dict(ema_decay=1.0), dict(epochs=0), dict(lr=0.0), dict(snapshot_epochs=(31,))])
 def test_gan_config_rejects_bad_values(bad):
     with pytest.raises(ValueError, match="expected"):
         GANConfig(**bad)
+
+
+def test_gan_holds_G_and_D_under_the_letters_of_the_formulas():
+    G, D = Generator(1, 8, latent_dim=4, width=4), Discriminator(1, 8, width=4)
+    gan = GAN(G, D)
+    assert gan.G is G and gan.D is D and not hasattr(gan, "generator")
+    with pytest.raises(TypeError, match="expected G to be a companion.gan.Generator"):
+        GAN(D, G)
 
 
 def test_without_averaging_the_returned_generator_is_the_trained_one():
@@ -139,8 +167,8 @@ def test_without_averaging_the_returned_generator_is_the_trained_one():
                        generator=torch.Generator().manual_seed(0), progress=False)
     averaged, _ = train_gan(images[:32], GANConfig(epochs=1, batch_size=32, latent_dim=4, width=4),
                             generator=torch.Generator().manual_seed(0), progress=False)
-    first = next(gan.generator.parameters())
-    assert not torch.equal(first, next(averaged.generator.parameters()))
+    first = next(gan.G.parameters())
+    assert not torch.equal(first, next(averaged.G.parameters()))
 
 
 def test_train_gan_rejects_bad_images():
@@ -148,21 +176,12 @@ def test_train_gan_rejects_bad_images():
         train_gan(torch.rand(8, 1, 8, 8) * 2 - 1, GANConfig(epochs=1), progress=False)
     with pytest.raises(ValueError, match=r"\(N, C, S, S\), got \(8, 8, 8\)"):
         train_gan(torch.rand(8, 8, 8), GANConfig(epochs=1), progress=False)
+    with pytest.raises(ValueError, match="images to be finite"):
+        train_gan(torch.full((8, 1, 8, 8), float("nan")), GANConfig(epochs=1), progress=False)
 
 
 def test_diverging_gan_stops_with_a_clear_error():
     images, _ = load_digits("train")
-    with pytest.raises(FloatingPointError, match="loss became nan/inf at step"):
+    with pytest.raises(FloatingPointError, match="loss became (nan|inf).* at step"):
         train_gan(images[:64], GANConfig(epochs=3, batch_size=32, latent_dim=4, width=4, lr=1e30),
                   generator=torch.Generator().manual_seed(0), progress=False)
-
-
-def test_generator_losses_match_their_formulas_and_reject_unknown_names():
-    from companion.gan import generator_loss
-
-    logits = torch.tensor([-3.0, 0.0, 2.5], dtype=torch.float64)
-    d = torch.sigmoid(logits)
-    assert torch.allclose(generator_loss(logits), -torch.log(d).mean())
-    assert torch.allclose(generator_loss(logits, "saturating"), torch.log(1 - d).mean())
-    with pytest.raises(ValueError, match="non-saturating.*'minimax'"):
-        generator_loss(logits, "minimax")

@@ -1,11 +1,91 @@
-"""Fréchet distance (1.4.2b) against closed forms, and label entropy (1.4.2c)."""
+"""Classifier scores, Fréchet distance (1.4.2b) against closed forms, label entropy (1.4.2c), mode coverage
+and nearest-neighbour (memorisation) distances."""
 
 import math
 
 import pytest
 import torch
+from torch import nn
 
-from companion.metrics import frechet_distance, gaussian_frechet_distance, label_entropy, max_entropy
+from companion.backprop import MLP
+from companion.metrics import (
+    accuracy,
+    covered_modes,
+    evaluate,
+    frechet_distance,
+    gaussian_frechet_distance,
+    label_entropy,
+    logits,
+    max_entropy,
+    nearest_neighbour_distances,
+    predict,
+    predict_proba,
+)
+from companion.toygan import ring_centers
+
+
+def _linear_model(dtype=torch.float64):
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Flatten(), nn.Linear(64, 10)).to(dtype)
+
+
+def _images(n=4, dtype=torch.float64, seed=0):
+    return torch.rand(n, 1, 8, 8, generator=torch.Generator().manual_seed(seed), dtype=dtype)
+
+
+def test_accuracy_and_predictions_of_a_module_in_chunks():
+    model, x = _linear_model(), _images(20)
+    predicted = model(x).argmax(1)
+    assert torch.equal(predict(model, x, batch_size=3), predicted)
+    assert accuracy(model, x, predicted) == 1.0
+    assert accuracy(model, x, (predicted + 1) % 10, batch_size=7) == 0.0
+    assert accuracy(nn.Flatten(), x, x.flatten(1).argmax(1)) == 1.0  # a model without parameters
+    probs = predict_proba(model, x)
+    torch.testing.assert_close(probs.sum(1), torch.ones(20, dtype=torch.float64))
+    torch.testing.assert_close(logits(model, x, batch_size=6), model(x).detach())
+
+
+def test_the_module_gets_its_training_mode_back_even_after_an_error():
+    class Fails(nn.Module):
+        def forward(self, x):
+            assert not self.training
+            raise RuntimeError("inside the model")
+
+    model = Fails().train()
+    with pytest.raises(RuntimeError, match="inside the model"):
+        predict(model, _images())
+    assert model.training
+
+
+def test_accuracy_of_the_hand_made_mlp_and_of_a_function_returning_classes():
+    x = torch.tensor([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+    mlp = MLP((2, 3, 2), seed=0)
+    assert accuracy(mlp, x, mlp.forward(x).argmax(1)) == 1.0
+    assert accuracy(lambda batch: (batch.sum(1) == 1).long(), x, torch.tensor([0, 1, 1, 0])) == 1.0
+
+
+def test_evaluate_is_mean_cross_entropy_and_accuracy():
+    model, x = _linear_model(), _images(9)
+    y = torch.arange(9)
+    scores = evaluate(model, x, y, batch_size=4)
+    assert scores["loss"] == pytest.approx(nn.functional.cross_entropy(model(x), y).item(), rel=1e-12)
+    assert scores["accuracy"] == (model(x).argmax(1) == y).double().mean().item()
+
+
+def test_classifier_scores_say_what_was_expected():
+    model, x = _linear_model(), _images(3)
+    with pytest.raises(ValueError, match=r"labels of shape \(3,\), one per example, got \(2,\)"):
+        accuracy(model, x, torch.tensor([0, 1]))
+    with pytest.raises(TypeError, match="labels of dtype torch.int64, got torch.float32"):
+        accuracy(model, x, torch.tensor([0.0, 1.0, 2.0]))
+    with pytest.raises(ValueError, match="inputs to be finite"):
+        predict(model, torch.full((2, 1, 8, 8), float("nan"), dtype=torch.float64))
+    with pytest.raises(ValueError, match="at least one entry"):
+        accuracy(model, x[:0], torch.zeros(0, dtype=torch.int64))
+    with pytest.raises(TypeError, match="model to be a torch.nn.Module or a function"):
+        predict("cnn", x)
+    with pytest.raises(ValueError, match=r"labels in \[0, 10\)"):
+        evaluate(model, x, torch.tensor([0, 1, 10]))
 
 
 def _random_cov(d, seed):
@@ -77,9 +157,40 @@ def test_label_entropy_from_labels_and_probabilities():
 
 @pytest.mark.parametrize(
     "x, message",
-    [(torch.rand(3, 4), "sum to 1"), (torch.rand(3), r"\(N, K\)"), (torch.tensor([-1, 2]), "labels"),
+    [(torch.rand(3, 4), "sum to 1"), (torch.rand(3), r"\(N, K\)"), (torch.tensor([-1, 2]), ">= 0"),
      (torch.tensor([]), "at least one")],
 )
 def test_label_entropy_rejects_bad_input(x, message):
     with pytest.raises(ValueError, match=message):
         label_entropy(x)
+
+
+def test_covered_modes_counts_modes_and_high_quality_share():
+    centers = ring_centers()
+    samples = torch.cat([centers[:3].repeat(10, 1), torch.zeros(10, 2)])  # 30 on 3 modes, 10 at the origin
+    coverage = covered_modes(samples, centers)
+    assert coverage.modes == 3
+    assert coverage.fraction_high_quality == pytest.approx(0.75)
+    assert coverage.counts == (10, 10, 10, 0, 0, 0, 0, 0)
+    assert covered_modes(samples, centers, min_count=11).modes == 0
+    assert covered_modes(samples.double(), centers).modes == 3
+
+
+@pytest.mark.parametrize("samples, centers, match", [(torch.zeros(5, 3), ring_centers(), "samples of shape"),
+                                                     (torch.zeros(5, 2), torch.zeros(0, 2), "centers with at least"),
+                                                     (torch.zeros(0, 2), ring_centers(), "samples with at least")])
+def test_covered_modes_rejects_bad_shapes(samples, centers, match):
+    with pytest.raises(ValueError, match=match):
+        covered_modes(samples, centers)
+
+
+def test_nearest_neighbour_distances_against_brute_force():
+    refs, queries = _images(30, seed=1), _images(7, seed=2)
+    distances, index = nearest_neighbour_distances(queries, refs, batch_size=3)
+    brute = ((queries.reshape(7, 1, 64) - refs.reshape(1, 30, 64)) ** 2).sum(-1).sqrt()  # (7, 30)
+    assert torch.allclose(distances, brute.min(1).values, atol=1e-12)
+    assert torch.equal(index, brute.argmin(1))
+    d_self, i_self = nearest_neighbour_distances(refs[5:9], refs)  # a copied sample sits at distance 0
+    assert torch.equal(d_self, torch.zeros(4, dtype=torch.float64)) and i_self.tolist() == [5, 6, 7, 8]
+    with pytest.raises(ValueError, match="same per-item shape"):
+        nearest_neighbour_distances(queries, refs[:, :, :4])

@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from companion.rnn import GRAD_KEYS, rnn_backward, rnn_forward, state_jacobian_norms
+from tests.helpers import FINITE_DIFFERENCE_TOLERANCE, assert_close, assert_matches_torch
 
 
 def make_params(T=5, N=3, D=4, H=6, O=2, dtype=torch.float64, seed=0, scale=0.5):
@@ -23,50 +24,30 @@ def make_params(T=5, N=3, D=4, H=6, O=2, dtype=torch.float64, seed=0, scale=0.5)
     }
 
 
-@pytest.mark.parametrize("T, N, D, H, O", [(1, 1, 1, 1, 1), (5, 3, 4, 6, 2), (12, 2, 3, 8, 5)])
-def test_forward_equals_torch_rnn_with_copied_weights(T, N, D, H, O):
-    p = make_params(T, N, D, H, O)
-    h, y = rnn_forward(**p)
-    assert h.shape == (T, N, H) and y.shape == (T, N, O) and h.dtype == torch.float64
-    rnn = torch.nn.RNN(D, H, nonlinearity="tanh", dtype=torch.float64)
-    with torch.no_grad():
-        rnn.weight_ih_l0.copy_(p["W_xh"])
-        rnn.weight_hh_l0.copy_(p["W_hh"])
-        rnn.bias_ih_l0.copy_(p["b_h"])
-        rnn.bias_hh_l0.zero_()  # torch keeps two biases that only ever appear as a sum
-        h_torch, h_last = rnn(p["x"], p["h0"][None])
-    torch.testing.assert_close(h, h_torch, rtol=0, atol=1e-12)
-    torch.testing.assert_close(h[-1], h_last[0], rtol=0, atol=1e-12)
-    y_torch = torch.nn.functional.linear(h_torch, p["W_hy"], p["b_y"])
-    torch.testing.assert_close(y, y_torch, rtol=0, atol=1e-12)
+def torch_rnn(x, h0, W_xh, W_hh, b_h, W_hy, b_y, bias_split=0.0):
+    """torch.nn.RNN run with these tensors as its weights (differentiably); its two biases share b_h."""
+    H, D = W_xh.shape
+    rnn = torch.nn.RNN(D, H, nonlinearity="tanh", dtype=x.dtype)
+    weights = {"weight_ih_l0": W_xh, "weight_hh_l0": W_hh, "bias_ih_l0": (1 - bias_split) * b_h,
+               "bias_hh_l0": bias_split * b_h}
+    h, _ = torch.func.functional_call(rnn, weights, (x, h0[None]))
+    return h, torch.nn.functional.linear(h, W_hy, b_y)
+
+
+def rnn_shapes(T, N, D, H, O):
+    return [(T, N, D), (N, H), (H, D), (H, H), (H,), (O, H), (O,)]
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+def test_forward_equals_torch_rnn_with_copied_weights(dtype):
+    """Eqs. (1.3.3a-b) against torch's RNN kernel, forward and backward, over a grid of sizes."""
+    grid = [rnn_shapes(1, 1, 1, 1, 1), rnn_shapes(5, 3, 4, 6, 2), rnn_shapes(12, 2, 3, 8, 5)]
+    assert_matches_torch(rnn_forward, torch_rnn, grid, dtype=dtype,
+                         make=lambda shape, g: 0.5 * torch.randn(shape, generator=g, dtype=torch.float64))
 
 
 def test_only_the_sum_of_torchs_two_biases_matters():
-    p = make_params()
-    h, _ = rnn_forward(**p)
-    rnn = torch.nn.RNN(4, 6, dtype=torch.float64)
-    with torch.no_grad():
-        rnn.weight_ih_l0.copy_(p["W_xh"])
-        rnn.weight_hh_l0.copy_(p["W_hh"])
-        split = torch.linspace(-1, 1, 6, dtype=torch.float64)
-        rnn.bias_ih_l0.copy_(p["b_h"] - split)
-        rnn.bias_hh_l0.copy_(split)
-        h_torch, _ = rnn(p["x"], p["h0"][None])
-    torch.testing.assert_close(h, h_torch, rtol=0, atol=1e-12)
-
-
-def test_float32_is_kept_and_close_to_torch():
-    p = make_params(dtype=torch.float32)
-    h, y = rnn_forward(**p)
-    assert h.dtype == y.dtype == torch.float32
-    rnn = torch.nn.RNN(4, 6)
-    with torch.no_grad():
-        rnn.weight_ih_l0.copy_(p["W_xh"])
-        rnn.weight_hh_l0.copy_(p["W_hh"])
-        rnn.bias_ih_l0.copy_(p["b_h"])
-        rnn.bias_hh_l0.zero_()
-        h_torch, _ = rnn(p["x"], p["h0"][None])
-    torch.testing.assert_close(h, h_torch, rtol=0, atol=1e-6)
+    assert_matches_torch(rnn_forward, lambda *p: torch_rnn(*p, bias_split=0.7), [rnn_shapes(5, 3, 4, 6, 2)])
 
 
 @pytest.mark.parametrize("T, N, D, H, O", [(1, 1, 1, 1, 1), (5, 3, 4, 6, 2), (20, 2, 3, 8, 5)])
@@ -80,7 +61,7 @@ def test_backward_by_hand_equals_autograd(T, N, D, H, O):
     assert set(by_hand) == set(GRAD_KEYS)
     for name, expected in zip(names, auto, strict=True):
         assert by_hand[name].shape == p[name].shape
-        torch.testing.assert_close(by_hand[name], expected, rtol=1e-10, atol=1e-12, msg=name)
+        assert_close(by_hand[name], expected, msg=name)
 
 
 def test_backward_equals_finite_differences():
@@ -100,7 +81,7 @@ def test_backward_equals_finite_differences():
             f_plus = (rnn_forward(**plus)[1] * grad_y).sum()
             f_minus = (rnn_forward(**minus)[1] * grad_y).sum()
             numeric.view(-1)[i] = (f_plus - f_minus) / (2 * eps)
-        torch.testing.assert_close(by_hand[name], numeric, rtol=1e-6, atol=1e-8, msg=name)
+        torch.testing.assert_close(by_hand[name], numeric, rtol=FINITE_DIFFERENCE_TOLERANCE, atol=1e-8, msg=name)
 
 
 def test_state_jacobian_norms_equal_autograd_jacobians():
@@ -117,7 +98,7 @@ def test_state_jacobian_norms_equal_autograd_jacobians():
     states = torch.cat([p["h0"].detach(), h[:, 0]])  # (T + 1, H): h_0..h_T
     for t in range(6):
         J = torch.autograd.functional.jacobian(lambda s, t=t: h_T_from(t, s), states[t])
-        torch.testing.assert_close(norms[t], torch.linalg.matrix_norm(J, ord=2), rtol=1e-10, atol=1e-14)
+        assert_close(norms[t], torch.linalg.matrix_norm(J, ord=2))
 
 
 def test_jacobian_norms_shrink_for_a_contracting_matrix():
@@ -147,12 +128,12 @@ def _bad(**changes):
         ({"h0": torch.zeros(3, 5, dtype=torch.float64)}, ValueError, r"h0 of shape \(N, H\) = \(3, 6\), got \(3, 5\)"),
         ({"h0": torch.zeros(6, dtype=torch.float64)}, ValueError, r"h0 of shape .* got \(6,\)"),
         ({"W_hh": torch.zeros(6, 5, dtype=torch.float64)}, ValueError, r"W_hh of shape \(H, H\)"),
-        ({"W_xh": torch.zeros(6, 3, dtype=torch.float64)}, ValueError, r"W_xh of shape \(H, D=4\), got \(6, 3\)"),
+        ({"W_xh": torch.zeros(6, 3, dtype=torch.float64)}, ValueError, r"W_xh of shape \(H, D=4\) .* got \(6, 3\)"),
         ({"W_hy": torch.zeros(2, 5, dtype=torch.float64)}, ValueError, r"W_hy of shape \(O, H=6\)"),
         ({"b_y": torch.zeros(3, dtype=torch.float64)}, ValueError, r"b_y of shape \(O,\) = \(2,\), got \(3,\)"),
         ({"b_h": torch.zeros(6, dtype=torch.float32)}, TypeError, "dtype and device of x"),
-        ({"x": torch.zeros(5, 3, 4, dtype=torch.int64)}, TypeError, "floating-point"),
-        ({"W_hh": [[0.0]]}, TypeError, "W_hh to be a torch.Tensor, got list"),
+        ({"x": torch.zeros(5, 3, 4, dtype=torch.int64)}, TypeError, "torch.float32 or torch.float64, got torch.int64"),
+        ({"W_hh": [[0.0]]}, TypeError, r"W_hh to be a torch.Tensor, got \[\[0.0\]\] \(list\)"),
         ({"x": torch.zeros(0, 3, 4, dtype=torch.float64)}, ValueError, "T = 0"),
     ],
 )

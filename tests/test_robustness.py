@@ -1,4 +1,4 @@
-"""Shifts, rotations, FGSM (5.1), saliency (5.2), occlusion (5.3) and nearest-neighbour distances."""
+"""Shifts (one for all images or one per image), rotations, noise, FGSM (5.1), saliency (5.2), occlusion (5.3)."""
 
 import pytest
 import torch
@@ -6,10 +6,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from companion.robustness import (
-    accuracy,
     add_gaussian_noise,
     fgsm,
-    nearest_neighbour_distances,
     occlusion_map,
     rotate_images,
     saliency_map,
@@ -40,10 +38,30 @@ def test_shift_out_of_frame_is_blank_and_zero_shift_is_identity():
     x = _images()
     assert torch.equal(shift_images(x, 0, 0), x)
     assert torch.equal(shift_images(x, 8, 0), torch.zeros_like(x))
-    with pytest.raises(TypeError, match="ints"):
+    with pytest.raises(TypeError, match=r"dy to be an int, got 1.5 \(float\)"):
         shift_images(x, 1.5, 0)
     with pytest.raises(ValueError, match=r"\(N, C, H, W\), got \(8, 8\)"):
         shift_images(x[0, 0], 1, 1)
+
+
+def test_each_image_can_have_its_own_shift():
+    x = _images(5)
+    dy, dx = torch.tensor([0, 1, -2, 3, 9]), torch.tensor([1, 0, 2, -1, 0])
+    out = shift_images(x, dy, dx)
+    for n in range(5):
+        assert torch.equal(out[n:n + 1], shift_images(x[n:n + 1], int(dy[n]), int(dx[n])))
+    with pytest.raises(ValueError, match=r"dy of shape \(5,\), one shift per image, got \(4,\)"):
+        shift_images(x, dy[:4], dx)
+
+
+def test_random_shifts_of_the_cnn_augmentation_move_a_pixel_by_at_most_one():
+    x = torch.zeros(50, 1, 8, 8)
+    x[:, 0, 4, 4] = 1.0
+    offsets = torch.randint(-1, 2, (2, 50), generator=torch.Generator().manual_seed(0))
+    shifted = shift_images(x, offsets[0], offsets[1])
+    assert shifted.shape == x.shape and torch.all(shifted.sum((1, 2, 3)) == 1)
+    rows, cols = shifted[:, 0].nonzero()[:, 1:].T
+    assert set(rows.tolist()) == {3, 4, 5} and set(cols.tolist()) == {3, 4, 5}
 
 
 def test_rotation_and_scaling_identities():
@@ -56,7 +74,7 @@ def test_rotation_and_scaling_identities():
     # Zooming out by 2 leaves a blank frame of two pixels all round.
     small = scale_images(torch.ones(1, 1, 8, 8), 0.5)
     assert small[0, 0, 0].abs().max() == 0 and small[0, 0, 4, 4] > 0.9
-    with pytest.raises(ValueError, match="positive"):
+    with pytest.raises(ValueError, match="factor to be a finite number > 0, got 0.0"):
         scale_images(x, 0.0)
 
 
@@ -97,6 +115,8 @@ def test_fgsm_restores_training_mode_and_checks_inputs():
         fgsm(model, x, torch.tensor([0, 1]), 0.1)
     with pytest.raises(TypeError, match="int64"):
         fgsm(model, x, torch.tensor([0.0, 1.0, 2.0]), 0.1)
+    with pytest.raises(ValueError, match="images to be finite"):
+        fgsm(model, torch.full_like(x, float("nan")), torch.tensor([0, 1, 2]), 0.1)
 
 
 def test_saliency_of_a_linear_model_is_its_weight_row():
@@ -121,23 +141,3 @@ def test_occlusion_finds_the_only_pixel_that_matters():
     assert heat[:, 2:, :].abs().max() == 0 and heat[:, :, 2:].abs().max() == 0
     with pytest.raises(ValueError, match="patch"):
         occlusion_map(TopLeft(), x, torch.tensor([1, 1]), patch=9)
-
-
-def test_nearest_neighbour_distances_against_brute_force():
-    refs, queries = _images(30, seed=1), _images(7, seed=2)
-    distances, index = nearest_neighbour_distances(queries, refs, batch_size=3)
-    brute = ((queries.reshape(7, 1, 64) - refs.reshape(1, 30, 64)) ** 2).sum(-1).sqrt()  # (7, 30)
-    assert torch.allclose(distances, brute.min(1).values, atol=1e-12)
-    assert torch.equal(index, brute.argmin(1))
-    d_self, i_self = nearest_neighbour_distances(refs[5:9], refs)  # a copied sample sits at distance 0
-    assert torch.equal(d_self, torch.zeros(4, dtype=torch.float64)) and i_self.tolist() == [5, 6, 7, 8]
-    with pytest.raises(ValueError, match="same image shape"):
-        nearest_neighbour_distances(queries, refs[:, :, :4])
-
-
-def test_accuracy_counts_correct_predictions():
-    model, x = _linear_model(), _images(20)
-    predicted = model(x).argmax(1)
-    assert accuracy(model, x, predicted) == 1.0
-    assert accuracy(model, x, (predicted + 1) % 10) == 0.0
-    assert accuracy(nn.Flatten(), x, x.flatten(1).argmax(1)) == 1.0  # a model without parameters

@@ -5,36 +5,13 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
-from torch.distributions import Normal, kl_divergence
 
-from companion.vae import VAE, VAEConfig, gaussian_kl, reparameterize, train_vae
+from companion.vae import VAE, VAEConfig, gaussian_kl, independent_pixels_nll, reparameterize, train_vae
 
 
 def _latents(dtype=torch.float64, N=5, d=3, seed=0):
     g = torch.Generator().manual_seed(seed)
     return torch.randn(N, d, generator=g, dtype=dtype), torch.randn(N, d, generator=g, dtype=dtype)
-
-
-@pytest.mark.parametrize("dtype, tol", [(torch.float64, 1e-12), (torch.float32, 1e-5)])
-def test_gaussian_kl_value_and_gradient_match_torch_distributions(dtype, tol):
-    mu, logvar = _latents(dtype)
-    mu.requires_grad_(True), logvar.requires_grad_(True)
-    ours = gaussian_kl(mu, logvar)
-    assert ours.shape == (5,) and ours.dtype == dtype
-    q = Normal(mu, torch.exp(0.5 * logvar))
-    theirs = kl_divergence(q, Normal(torch.zeros_like(mu), torch.ones_like(mu))).sum(dim=1)
-    torch.testing.assert_close(ours, theirs, rtol=tol, atol=tol)
-    g_ours = torch.autograd.grad(ours.sum(), (mu, logvar))
-    g_theirs = torch.autograd.grad(theirs.sum(), (mu, logvar))
-    for a, b in zip(g_ours, g_theirs, strict=True):
-        torch.testing.assert_close(a, b, rtol=tol, atol=tol)
-
-
-def test_gaussian_kl_is_zero_at_the_prior_and_positive_elsewhere():
-    zeros = torch.zeros(2, 4, dtype=torch.float64)
-    assert torch.equal(gaussian_kl(zeros, zeros), torch.zeros(2, dtype=torch.float64))
-    mu, logvar = _latents()
-    assert torch.all(gaussian_kl(mu, logvar) > 0)
 
 
 def test_reparameterize_is_repeatable_and_has_the_pathwise_gradient():
@@ -50,20 +27,26 @@ def test_reparameterize_is_repeatable_and_has_the_pathwise_gradient():
     torch.testing.assert_close(d_logvar, 0.5 * torch.exp(0.5 * logvar) * eps)  # dz/dlogvar = sigma eps / 2
 
 
-def test_mismatched_or_wrong_latents_are_rejected():
+@pytest.mark.parametrize("function", [gaussian_kl, reparameterize])
+def test_mismatched_or_wrong_latents_are_rejected(function):
     mu, logvar = _latents()
-    with pytest.raises(ValueError, match=r"mu \(5, 3\) and logvar \(5, 2\)"):
-        gaussian_kl(mu, logvar[:, :2])
+    with pytest.raises(ValueError, match=r"same shape .* got mu \(5, 3\) and logvar \(5, 2\)"):
+        function(mu, logvar[:, :2])
     with pytest.raises(ValueError, match=r"mu \(5, 3\) and logvar \(4, 3\)"):
-        reparameterize(mu, logvar[:4])
-    with pytest.raises(ValueError, match=r"\(N, latent_dim\), got \(3,\)"):
-        gaussian_kl(mu[0], logvar[0])
-    with pytest.raises(TypeError, match="mu to be a torch.Tensor, got list"):
-        gaussian_kl([[0.0]], logvar)
-    with pytest.raises(TypeError, match="floating-point"):
-        reparameterize(torch.zeros(2, 3, dtype=torch.int64), torch.zeros(2, 3))
+        function(mu, logvar[:4])
+    with pytest.raises(ValueError, match=r"mu of shape \(N, latent_dim\), got \(3,\)"):
+        function(mu[0], logvar[0])
+    with pytest.raises(TypeError, match=r"mu to be a torch.Tensor, got \[\[0.0\]\] \(list\)"):
+        function([[0.0]], logvar)
+    with pytest.raises(TypeError, match="torch.float32 or torch.float64, got torch.int64"):
+        function(torch.zeros(2, 3, dtype=torch.int64), torch.zeros(2, 3))
+    with pytest.raises(TypeError, match="logvar of dtype torch.float64 on cpu like mu"):
+        function(mu, logvar.float())
+
+
+def test_reparameterize_rejects_a_generator_that_is_not_one():
     with pytest.raises(TypeError, match="generator"):
-        reparameterize(mu, logvar, generator=0)
+        reparameterize(*_latents(), generator=0)
 
 
 @pytest.mark.parametrize("latent_dim", [2, 8])
@@ -112,6 +95,8 @@ def test_bad_images_and_latents_are_rejected():
         VAE(latent_dim=0)
     with pytest.raises(ValueError, match="n to be a positive int"):
         vae.sample(0)
+    with pytest.raises(ValueError, match=r"images in \[0, 1\]"):
+        vae.negative_elbo(torch.full((2, 1, 8, 8), 2.0))
 
 
 def _tiny_images(n=40):
@@ -137,6 +122,35 @@ def test_train_vae_smoke_deterministic_and_starts_at_the_mean_image():
     assert not torch.equal(other.decoder[0].weight, vae.decoder[0].weight)
 
 
+def test_independent_pixels_is_the_bernoulli_cross_entropy_of_the_mean_image():
+    train, test = _tiny_images(30), _tiny_images(12)
+    p = train.mean(0).clamp(1e-3, 1 - 1e-3)
+    by_hand = -(test * p.log() + (1 - test) * (1 - p).log()).flatten(1).sum(1)
+    nll = independent_pixels_nll(train, test)
+    assert nll.shape == (12,)
+    torch.testing.assert_close(nll, by_hand, rtol=1e-5, atol=1e-5)
+    with pytest.raises(ValueError, match=r"like train_images"):
+        independent_pixels_nll(train, test[:, :, :4])
+
+
+def test_without_kl_the_codes_spread_and_without_sampling_it_is_a_plain_autoencoder():
+    images = _tiny_images()
+    base = VAEConfig(latent_dim=2, hidden=16, epochs=4, batch_size=16)
+    runs = {name: train_vae(images, VAEConfig(**{**base.__dict__, **changes}), progress=False,
+                            generator=torch.Generator().manual_seed(0))
+            for name, changes in {"elbo": {}, "no kl": {"kl_weight": 0.0},
+                                  "autoencoder": {"kl_weight": 0.0, "sample_z": False}}.items()}
+    assert runs["no kl"][1]["kl"][-1] > runs["elbo"][1]["kl"][-1]  # nothing holds the codes near N(0, I)
+    # No sampling, no KL: the log-variance half of the encoder never gets a gradient, so it keeps its start.
+    untouched = runs["autoencoder"][0].encoder[-1].weight[2:]
+    with torch.random.fork_rng():
+        fresh = train_vae(images, VAEConfig(**{**base.__dict__, "epochs": 1, "kl_weight": 0.0, "sample_z": False}),
+                          progress=False, generator=torch.Generator().manual_seed(0))[0]
+    assert torch.equal(untouched, fresh.encoder[-1].weight[2:])
+    with pytest.raises(TypeError, match="sample_z to be True or False"):
+        VAEConfig(sample_z=1)
+
+
 def test_train_vae_float64_keeps_dtype():
     vae, history = train_vae(
         _tiny_images(16).double(), VAEConfig(hidden=8, epochs=1, batch_size=8), progress=False,
@@ -146,7 +160,7 @@ def test_train_vae_float64_keeps_dtype():
 
 
 def test_train_vae_stops_on_a_diverging_loss():
-    with pytest.raises(FloatingPointError, match="VAE loss became (nan|inf) at step"):
+    with pytest.raises(FloatingPointError, match="loss became (nan|inf) at step"):
         train_vae(_tiny_images(), VAEConfig(hidden=8, epochs=20, batch_size=8, lr=1e12, lr_final=1e12),
                   progress=False, generator=torch.Generator().manual_seed(0))
 
@@ -160,3 +174,5 @@ def test_train_vae_rejects_bad_input():
         train_vae(_tiny_images(), {"epochs": 1}, progress=False)
     with pytest.raises(ValueError, match="epochs"):
         VAEConfig(epochs=0)
+    with pytest.raises(TypeError, match="VAEConfig"):
+        train_vae(_tiny_images(), VAEConfig, progress=False)

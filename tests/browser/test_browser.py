@@ -41,7 +41,7 @@ from urllib.parse import unquote, urlparse
 import nbformat
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 CHAPTERS = sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 CHROMIUM = os.environ.get("COMPANION_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 # Flags that keep Chromium quiet on a closed network (no background connections, no updates).
@@ -59,6 +59,8 @@ STEP_TIMEOUT_MS = 30_000
 # Chapters whose first widget is run in the browser, with every code cell above it (cheap in chapter 2:
 # imports and two small definitions). Chapter 3's widget sits below a training run, so it is only rendered.
 WIDGET_CHAPTERS = [c for c in CHAPTERS if c.stem == "02_core_concepts"]
+# Apart from the unit tests (tests/browser/, marker "browser"): `pytest -m "not browser"` leaves it out.
+pytestmark = pytest.mark.browser
 
 playwright_api = pytest.importorskip(
     "playwright.sync_api", reason="playwright is not installed (pip install -r requirements.txt)"

@@ -1,0 +1,101 @@
+"""What every trainer of the package does the same way, written once.
+
+Every trainer has one shape,
+
+    train_X(data..., config=None, *, device=None, generator=None, progress=True, <extras>) -> (model, history)
+
+and shares these rules, which the helpers below implement:
+
+- `generator` (a CPU `torch.Generator`) is the only source of randomness: initial weights, batch
+  order, noise. The same seed gives the same model on a given machine and thread count. None draws
+  one seed from torch's global generator (`seed_generator`).
+- Layers initialised by torch draw from the global generator; `weights_from` forks it and seeds it
+  from `generator`, so the caller's global random state is left as it was.
+- `device=None` means the data's device (`resolve_device`); the model is returned there.
+- A model handed to an evaluation helper gets its train/eval mode back even when an exception is
+  raised (`eval_mode`), and the trainers return their model in eval mode.
+- `progress` shows a tqdm bar (`progress_bar`); the library itself never prints.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+
+import torch
+from torch import nn
+
+from companion import validation as check
+
+
+def seed_generator(generator: torch.Generator | None) -> torch.Generator:
+    """`generator` itself (checked: a CPU torch.Generator), or a new one seeded from torch's global generator."""
+    check.cpu_generator(generator)
+    if generator is None:
+        generator = torch.Generator().manual_seed(int(torch.randint(2**62, (1,))))
+    return generator
+
+
+def resolve_device(device: torch.device | str | None, data: torch.Tensor | None = None) -> torch.device:
+    """`device` as a torch.device; None means the device of `data` (the CPU if there is no tensor)."""
+    if device is None:
+        return data.device if isinstance(data, torch.Tensor) else torch.device("cpu")
+    if not isinstance(device, (str, torch.device)):
+        raise TypeError(f"expected device to be a str, a torch.device or None, got {check.describe(device)}")
+    try:
+        return torch.device(device)
+    except RuntimeError as error:
+        raise ValueError(f"expected device to name a device such as 'cpu' or 'cuda', got {device!r}") from error
+
+
+@contextmanager
+def weights_from(generator: torch.Generator, device: torch.device) -> Iterator[None]:
+    """Inside the block torch's global generator is seeded from `generator`; outside it is as it was.
+
+    torch's layers draw their initial weights (and dropout masks) from the global generator; forking
+    it makes them reproducible from `generator` without touching the caller's random state.
+    """
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        torch.manual_seed(int(torch.randint(2**62, (1,), generator=generator)))
+        yield
+
+
+@contextmanager
+def eval_mode(model: nn.Module) -> Iterator[nn.Module]:
+    """Put `model` in eval mode for the block; restore its train/eval mode afterwards, even after an error."""
+    was_training = model.training
+    model.eval()
+    try:
+        yield model
+    finally:
+        model.train(was_training)
+
+
+def progress_bar(iterable: Iterable, desc: str, progress: bool) -> Iterable:
+    """The iterable, wrapped in a tqdm bar (notebook widget or text) when `progress` is True."""
+    from tqdm.auto import tqdm
+
+    check.flag(progress, "progress")
+    return tqdm(iterable, desc=desc, disable=not progress)
+
+
+def check_config(config, kind: type):
+    """`config`, or `kind()` (its defaults) when None; a TypeError for anything else."""
+    if config is None:
+        return kind()
+    return check.instance(config, "config", kind, f"a {kind.__name__} or None")
+
+
+def stop_if_diverged(step: int, hint: str, **losses: float) -> None:
+    """Stop a diverging run at once: a FloatingPointError naming the losses that became nan or inf and the step."""
+    bad = [f"{name} became {value}" for name, value in losses.items() if not math.isfinite(value)]
+    if bad:
+        raise FloatingPointError(f"{', '.join(bad)} at step {step}; {hint}")
+
+
+def model_device(model: nn.Module, default: torch.device | None = None) -> torch.device:
+    """The device of a model's first parameter (or buffer), else `default` (the CPU if None)."""
+    for tensor in (*model.parameters(), *model.buffers()):
+        return tensor.device
+    return default if default is not None else torch.device("cpu")
