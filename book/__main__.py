@@ -11,6 +11,8 @@ COMMANDS = {
     "build": ("zh", "write the Chinese notebooks from the English ones and the catalogues"),
     "check": ("zh", "exit 1 unless every derived notebook and catalogue is current"),
     "update-catalogues": ("zh", "bring the catalogues in line with the English prose (changed cells become stale)"),
+    "classroom": ("classroom", "an nbgrader course: teacher editions in source/, student editions in release/"),
+    "slides": ("slides", "a reveal.js deck per chapter, usable offline"),
 }
 
 

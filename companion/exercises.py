@@ -13,7 +13,7 @@ gets a description of how the answer differs (shape, range, size of the error).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Mapping, Sequence
 
 import numpy as np
 import torch
@@ -538,3 +538,145 @@ CHECKS = {
     6: [check_negative_elbo, check_cnn_symmetries],
 }
 """The self-checks of each chapter's exercises, by chapter number."""
+
+
+# ================================================================ generic checks for concept questions
+#
+# Building blocks for multiple-choice and numeric questions. A chapter's question is a small function
+# above (``check_xxx(answer)``) that calls one of these with its options or its expected value, so that
+# the answer lives here and not in the notebook's check cell, which a student sees.
+
+def _check_feedback(mapping, name: str) -> dict[str, str]:
+    """Validate an author's {key: text} mapping (keys and texts non-empty strings)."""
+    if not isinstance(mapping, Mapping):
+        raise TypeError(f"expected {name} as a dict of option -> feedback, got {type(mapping).__name__}")
+    if len(mapping) < 2:
+        raise ValueError(f"expected at least two {name}, got {len(mapping)}")
+    for key, text in mapping.items():
+        if not isinstance(key, str) or not key.strip() or not isinstance(text, str) or not text.strip():
+            raise TypeError(f"expected each of {name} as a non-empty str key with non-empty str feedback, "
+                            f"got {key!r}: {text!r}")
+    folded = [key.strip().casefold() for key in mapping]
+    if len(set(folded)) != len(folded):
+        raise ValueError(f"expected {name} whose keys differ (ignoring case), got {list(mapping)}")
+    return {key.strip(): text for key, text in mapping.items()}
+
+
+def check_choice(answer, options: Mapping[str, str], correct: str | Collection[str], *,
+                 what: str = "your answer") -> str:
+    """A multiple-choice question with feedback for every option.
+
+    Args:
+        answer: the student's choice, one option key (``"b"``), or for a question with several right
+            options ("select all that apply") a list, tuple or set of keys. Keys match ignoring case.
+        options: option key -> feedback. The feedback of a wrong option says why it is wrong (a hint,
+            never which option is right); that of a right option explains it and follows "Success!".
+        correct: the right key, or a collection of keys when several options are right.
+        what: how the messages name the answer.
+
+    Returns "Success! ..." with the feedback of the chosen option(s); raises `ExerciseError` with the
+    feedback of each wrong choice otherwise.
+    """
+    options = _check_feedback(options, "options")
+    fold = {key.casefold(): key for key in options}
+    several = not isinstance(correct, str)
+    right = {correct} if not several else set(correct) if isinstance(correct, Collection) else None
+    if right is None or not right or not all(isinstance(key, str) for key in right):
+        raise TypeError(f"expected correct as an option key or a collection of keys, got {correct!r}")
+    unknown = [key for key in right if key.strip().casefold() not in fold]
+    if unknown:
+        raise ValueError(f"expected correct among the options {list(options)}, got {unknown}")
+    right = {fold[key.strip().casefold()] for key in right}
+    listing = ", ".join(repr(key) for key in options)
+
+    if several:
+        if isinstance(answer, str) or not isinstance(answer, (list, tuple, set, frozenset)):
+            _fail(f"{what} should be a list of option keys (several may be right), got {answer!r}",
+                  f"put every option you think is right in a list, e.g. [{next(iter(options))!r}, ...].")
+        chosen_raw = list(answer)
+    else:
+        if not isinstance(answer, str):
+            _fail(f"{what} should be one option key as a string, got {answer!r}", f"choose one of {listing}.")
+        chosen_raw = [answer]
+    chosen = set()
+    for key in chosen_raw:
+        if not isinstance(key, str) or key.strip().casefold() not in fold:
+            _fail(f"{key!r} is not one of the options {listing}", "answer with the key of an option, as a string.")
+        chosen.add(fold[key.strip().casefold()])
+    if not chosen:
+        _fail(f"{what} chooses no option", f"choose among {listing}.")
+
+    wrong = [key for key in options if key in chosen - right]
+    if wrong:
+        reasons = "\n".join(f"  ({key}) {options[key]}" for key in wrong)
+        _fail(f"{what} includes {', '.join(repr(key) for key in wrong)}, which is not right:\n{reasons}",
+              "read the feedback above, then look again at the other options.")
+    if chosen != right:
+        _fail(f"every option you chose is right, but {what} misses {len(right - chosen)} more",
+              "more than one option holds: check the ones you left out, one by one.")
+    explanations = " ".join(options[key] for key in options if key in right)
+    return f"Success! {explanations}"
+
+
+def _number(answer, what: str) -> float:
+    if isinstance(answer, torch.Tensor) and answer.numel() == 1:
+        answer = answer.item()
+    elif isinstance(answer, np.ndarray) and answer.size == 1:
+        answer = answer.item()
+    elif isinstance(answer, np.generic):
+        answer = answer.item()
+    if isinstance(answer, bool) or not isinstance(answer, (int, float)):
+        _fail(f"{what} should be a number, got {answer!r}", "assign the number itself, not a string or a list.")
+    if not math.isfinite(answer):
+        _fail(f"{what} is {answer}", "look for a division by zero or a log of zero in your working.")
+    return float(answer)
+
+
+def check_number(answer, expected: float, *, rtol: float = 1e-3, atol: float = 0.0,
+                 mistakes: Sequence[tuple[float, str]] = (), hint: str = "go through your working step by step.",
+                 explanation: str = "", what: str = "your answer") -> str:
+    """A question whose answer is one number, right within a tolerance, with feedback on typical slips.
+
+    Args:
+        answer: the student's number (int, float, numpy scalar, one-element tensor).
+        expected: the right value; right means |answer − expected| ≤ atol + rtol·|expected|.
+        rtol, atol: the tolerance, both ≥ 0, not both 0.
+        mistakes: (wrong value, hint) pairs for known slips, matched with the same tolerance; the hint
+            names the slip, not the answer.
+        hint: the hint when no known slip explains the answer.
+        explanation: said after "Success!".
+        what: how the messages name the answer.
+
+    Besides the listed slips, the check recognises a wrong sign, a factor of 2 and a power of ten
+    (units), and otherwise says only whether the answer is too large or too small.
+    """
+    for name, value in (("expected", expected), ("rtol", rtol), ("atol", atol)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise TypeError(f"expected {name} as a finite number, got {value!r}")
+    if rtol < 0 or atol < 0 or (rtol == 0 and atol == 0):
+        raise ValueError(f"expected rtol, atol >= 0 and not both 0, got rtol={rtol}, atol={atol}")
+    if isinstance(mistakes, (str, bytes)) or not all(
+            isinstance(m, tuple) and len(m) == 2 and isinstance(m[1], str) for m in mistakes):
+        raise TypeError(f"expected mistakes as (value, hint) pairs, got {mistakes!r}")
+    got = _number(answer, what)
+
+    def near(value: float) -> bool:
+        return abs(got - value) <= atol + rtol * abs(value)
+
+    if near(expected):
+        return f"Success! {explanation}".rstrip()
+    for value, mistake_hint in mistakes:
+        if near(float(value)):
+            _fail(f"{what}, {got:g}, is what a common slip gives.", mistake_hint)
+    if expected != 0 and near(-expected):
+        _fail(f"{what}, {got:g}, has the wrong sign.", "check the sign of each term.")
+    if expected != 0:
+        for factor, slip in ((2.0, "a factor of 2 too large"), (0.5, "a factor of 2 too small")):
+            if near(expected * factor):
+                _fail(f"{what}, {got:g}, is off by {slip}.", hint)
+        if got != 0 and (got > 0) == (expected > 0):
+            power = round(math.log10(got / expected))
+            if power != 0 and near(expected * 10.0**power):
+                _fail(f"{what}, {got:g}, is off by a factor of 10^{power}.", "check the units and the scale.")
+    direction = "too large" if got > expected else "too small"
+    _fail(f"{what}, {got:g}, is {direction}.", hint)

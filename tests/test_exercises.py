@@ -2,6 +2,7 @@
 
 import math
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -231,3 +232,84 @@ def test_measure_equivariance_separates_shifts_from_rotations():
     assert ex.measure_equivariance(lambda t: rotate_images(t, 30.0)) > 0.1
     # A quarter turn is exact on the pixel grid, yet a generic 3x3 kernel is not rotation-symmetric.
     assert ex.measure_equivariance(lambda t: torch.rot90(t, 1, (2, 3))) > 0.1
+
+
+# generic checks: multiple choice and numeric answers
+
+OPTIONS = {
+    "a": "A convolution shares one kernel over all positions, so a shift of the input shifts the output.",
+    "b": "Nothing in the layer knows about angles: measure it before trusting the text.",
+    "c": "Scaling changes the size of every pattern, and the kernel's size stays fixed.",
+}
+
+
+def test_choice_single_answer():
+    message = _passes(lambda a: ex.check_choice(a, OPTIONS, "a"), "a")
+    assert OPTIONS["a"] in message and OPTIONS["b"] not in message
+    _passes(lambda a: ex.check_choice(a, OPTIONS, "a"), " A ")  # case and spaces do not matter
+    message = _fails(lambda a: ex.check_choice(a, OPTIONS, "a"), "b", "'b'", "angles")
+    assert OPTIONS["a"] not in message  # the feedback of a wrong choice never shows the right option's
+    _fails(lambda a: ex.check_choice(a, OPTIONS, "a"), "d", "not one of the options")
+    _fails(lambda a: ex.check_choice(a, OPTIONS, "a"), 1, "one option key")
+    _fails(lambda a: ex.check_choice(a, OPTIONS, "a"), ["a"], "one option key")
+
+
+def test_choice_several_answers():
+    check = lambda a: ex.check_choice(a, OPTIONS, {"b", "c"})  # noqa: E731
+    message = _passes(check, ["c", "B"])
+    assert OPTIONS["b"] in message and OPTIONS["c"] in message
+    _fails(check, ["b"], "misses 1 more")
+    _fails(check, ["a", "b", "c"], "'a'", "shares one kernel")
+    _fails(check, "b", "list of option keys")
+    _fails(check, [], "chooses no option")
+
+
+def test_choice_rejects_a_malformed_question():
+    with pytest.raises(ValueError, match="among the options"):
+        ex.check_choice("a", OPTIONS, "z")
+    with pytest.raises(TypeError, match="dict of option -> feedback"):
+        ex.check_choice("a", ["a", "b"], "a")
+    with pytest.raises(ValueError, match="at least two"):
+        ex.check_choice("a", {"a": "only one"}, "a")
+    with pytest.raises(TypeError, match="non-empty str"):
+        ex.check_choice("a", {"a": "fine", "b": ""}, "a")
+    with pytest.raises(ValueError, match="differ"):
+        ex.check_choice("a", {"a": "one", "A": "two"}, "a")
+    with pytest.raises(TypeError, match="collection of keys"):
+        ex.check_choice("a", OPTIONS, 3)
+
+
+def test_number():
+    flatten = lambda a: ex.check_number(  # noqa: E731
+        a, 3136, rtol=0, atol=0.5, mistakes=[(64 * 28 * 28, "each pooling halves the side.")],
+        explanation="3136 numbers enter fc1.", hint="follow the side of the feature map layer by layer.")
+    assert _passes(flatten, 3136) == "Success! 3136 numbers enter fc1."
+    _passes(flatten, torch.tensor(3136.0))  # a one-element tensor or numpy scalar is a number too
+    _passes(flatten, np.int64(3136))
+    message = _fails(flatten, 50176, "common slip", "halves")
+    assert "3136" not in message
+    _fails(flatten, -3136, "wrong sign")
+    _fails(flatten, 6272, "factor of 2 too large")
+    _fails(flatten, 1568, "factor of 2 too small")
+    _fails(flatten, 31360, "10^1", "units")
+    assert "3136" not in _fails(flatten, 3000, "too small", "layer by layer")
+    _fails(flatten, 4000, "too large")
+    _fails(flatten, "3136", "should be a number")
+    _fails(flatten, True, "should be a number")
+    _fails(flatten, float("nan"), "nan")
+    kl = lambda a: ex.check_number(a, 0.5 * math.log(2), rtol=1e-2)  # noqa: E731
+    _passes(kl, 0.3466)
+    _fails(kl, 0.36, "too large")
+
+
+def test_number_rejects_a_malformed_question():
+    with pytest.raises(ValueError, match="not both 0"):
+        ex.check_number(1.0, 1.0, rtol=0, atol=0)
+    with pytest.raises(ValueError, match="rtol, atol >= 0"):
+        ex.check_number(1.0, 1.0, rtol=-1)
+    with pytest.raises(TypeError, match="expected as a finite number"):
+        ex.check_number(1.0, "1")
+    with pytest.raises(TypeError, match="finite number"):
+        ex.check_number(1.0, math.inf)
+    with pytest.raises(TypeError, match="pairs"):
+        ex.check_number(1.0, 1.0, mistakes=[2.0])

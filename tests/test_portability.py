@@ -56,3 +56,12 @@ def test_the_scanner_finds_what_it_must():
     assert ZERO_SCI.search("differ by 0e+00") and ZERO_SCI.search("= 0.0e+00")
     assert ADDRESS.search("<torch._C.Generator object at 0x7f3a2b1c9d30>")
     assert TIMING.search("trained in 5.9 s") and not TIMING.search("lr 1e-3")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: str(p.relative_to(ROOT)))
+def test_no_noise_metadata_is_stored(path):
+    """Execution timestamps (nbclient's record_timing) change on every run and make every merge conflict."""
+    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    noisy = [index for index, cell in enumerate(cells) if "execution" in cell.get("metadata", {})]
+    assert not noisy, (f"cells {noisy} store execution timestamps: execute with "
+                       "--ExecutePreprocessor.record_timing=False (see CONTRIBUTING.md)")
