@@ -153,7 +153,7 @@ def check_nearest_neighbour(classify: Callable) -> str:
 # ---------------------------------------------------------------- chapter 2 · §1.2 core concepts
 
 def check_parameter_count(count_parameters: Callable) -> str:
-    """Exercise 2.1: ``count_parameters(sizes)`` -> the number of weights and biases of a fully
+    """Exercise 1.2-1: ``count_parameters(sizes)`` -> the number of weights and biases of a fully
     connected network with layer widths ``sizes`` (input first)."""
     from companion.backprop import MLP
 
@@ -174,7 +174,7 @@ def check_parameter_count(count_parameters: Callable) -> str:
 
 
 def check_conv_output_size(output_size: Callable) -> str:
-    """Exercise 2.2: ``output_size(n, kernel_size, stride, padding, dilation)`` -> the side of a
+    """Exercise 1.2-2: ``output_size(n, kernel_size, stride, padding, dilation)`` -> the side of a
     convolution's output, which `companion.conv.conv_output_size` computes."""
     from companion.conv import conv_output_size
 
@@ -202,6 +202,72 @@ def check_conv_output_size(output_size: Callable) -> str:
     first = next(i for i, (a, b) in enumerate(zip(got, expected, strict=True)) if a != b)
     n, k, s, p, d = cases[first]
     _fail(f"output_size(n={n}, kernel_size={k}, stride={s}, padding={p}, dilation={d}) returned {got[first]}", hint)
+
+
+def check_sine_recurrence(coefficients: Callable) -> str:
+    """Exercise 1.2-3 (§1.2.4): ``coefficients(omega)`` -> (a, b) such that every sine wave
+    x_t = sin(ω t + φ) obeys x_{t+1} = a·x_t + b·x_{t−1} exactly, whatever its phase φ.
+
+    The check runs the student's recurrence on waves of several frequencies and phases; the
+    right (a, b) reproduce them to rounding, and no other pair does for more than one phase.
+    """
+    g = _generator(2)
+    omegas = [0.1, 2 * math.pi / 25, 0.9, 1.7, 2.8]
+    phases = torch.rand(16, generator=g, dtype=torch.float64) * 2 * math.pi
+    t = torch.arange(40, dtype=torch.float64)[:, None]
+    worst = 0.0
+    for omega in omegas:
+        answer = _call(coefficients, omega, name="coefficients")
+        if not isinstance(answer, (tuple, list)) or len(answer) != 2:
+            _fail(f"coefficients({omega:.3f}) returned {answer!r}, expected a pair (a, b)",
+                  "return two numbers: the weight of x_t and the weight of x_(t-1).")
+        a, b = (_number_or_fail(value, f"coefficients({omega:.3f})") for value in answer)
+        wave = torch.sin(omega * t + phases)  # (T, phases)
+        predicted = a * wave[1:-1] + b * wave[:-2]  # x_{t+1} from x_t and x_{t-1}
+        error = (predicted - wave[2:]).abs().max().item()
+        worst = max(worst, error)
+        if error > 1e-6:  # float32 arithmetic in the answer is fine
+            c = math.cos(omega)
+            if abs(a - c) < 1e-6 and abs(b) < 1e-6:
+                hint = ("a·x_t alone is the best memoryless guess of §1.2.4, right only on average; "
+                        "the exact rule needs x_(t-1) as well.")
+            elif abs(b - 1) < 1e-6:
+                hint = "check the sign of b: write sin(θ + ω) and sin(θ − ω) with the addition formula and add them."
+            elif abs(b + 1) < 1e-6:
+                hint = ("b is right; for a, expand sin(θ + ω) + sin(θ − ω) with the addition formula and see "
+                        "which terms cancel.")
+            else:
+                hint = ("write θ = ω t + φ, expand sin(θ + ω) and sin(θ − ω) with the addition formula, and "
+                        "add the two: the terms in cos θ cancel.")
+            _fail(f"with ω = {omega:.3f} your recurrence misses the wave by up to {error:.3g}", hint)
+    return (f"Success! Your recurrence continues sine waves of {len(omegas)} frequencies and "
+            f"{len(phases)} phases each, to within 1e-6: two remembered values determine the whole wave.")
+
+
+def _number_or_fail(value, where: str) -> float:
+    if isinstance(value, torch.Tensor) and value.numel() == 1:
+        value = value.item()
+    elif isinstance(value, (np.generic, np.ndarray)) and np.size(value) == 1:
+        value = value.item()
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        _fail(f"{where} holds {value!r}, expected finite numbers", "a and b are plain numbers that depend on ω.")
+    return float(value)
+
+
+def check_pooling_and_shifts(answer) -> str:
+    """Exercise 1.2-4 (§1.2.3): which statements about shifting the input of a digit CNN hold?
+    ``answer`` is a list of option keys ("select all that apply")."""
+    options = {
+        "a": "a convolution applies one kernel at every position, so shifting the input shifts its feature "
+             "maps by the same amount, away from the border (equivariance, measured in §1.2.3).",
+        "b": "weight sharing stops at the fully connected layers, which hold a weight for every position; "
+             "§1.2.3 measured what a 2-pixel shift does to the test accuracy.",
+        "c": "averaging over all positions discards where a feature is, so a small shift of the input "
+             "changes the average only through the border (invariance, measured in §1.2.3).",
+        "d": "look at the robustness measurement of §1.2.3: what did a rotation by 90° do to the accuracy?",
+        "e": "compare the relative change after 4×4 max pooling, measured in §1.2.3, with zero.",
+    }
+    return check_choice(answer, options, correct={"a", "c"}, what="your selection")
 
 
 # ---------------------------------------------------------------- chapter 3 · §1.3 algorithms
@@ -531,7 +597,7 @@ def check_cnn_symmetries(answers: dict) -> str:
 
 CHECKS = {
     1: [check_neuron, check_nearest_neighbour],
-    2: [check_parameter_count, check_conv_output_size],
+    2: [check_parameter_count, check_conv_output_size, check_sine_recurrence, check_pooling_and_shifts],
     3: [check_cross_correlation, check_rnn_step, check_gaussian_kl, check_optimal_discriminator, check_mse_gradient],
     4: [check_flatten_size, check_discriminator_loss, check_generator_loss],
     5: [check_fgsm, check_shift],

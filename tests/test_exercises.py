@@ -80,6 +80,31 @@ def test_conv_output_size():
            "floor")
 
 
+
+def test_sine_recurrence():
+    message = _passes(ex.check_sine_recurrence, lambda w: (2 * math.cos(w), -1.0))
+    assert "1e-6" in message
+    _passes(ex.check_sine_recurrence, lambda w: (torch.tensor(2 * math.cos(w)), np.float64(-1)))  # tensors are fine
+    _fails(ex.check_sine_recurrence, lambda w: (math.cos(w), 0.0), "memoryless")
+    _fails(ex.check_sine_recurrence, lambda w: (2 * math.cos(w), 1.0), "sign of b")
+    _fails(ex.check_sine_recurrence, lambda w: (math.cos(w), -1.0), "b is right")
+    _fails(ex.check_sine_recurrence, lambda w: (2 * math.sin(w), -0.5), "addition formula")
+    _fails(ex.check_sine_recurrence, lambda w: 2 * math.cos(w), "a pair (a, b)")
+    _fails(ex.check_sine_recurrence, lambda w: (float("nan"), -1.0), "finite numbers")
+    _fails(ex.check_sine_recurrence, lambda w: (2 * math.cos(w), "-1"), "finite numbers")
+    _fails(ex.check_sine_recurrence, lambda: (1.0, -1.0), "raised TypeError")
+
+
+def test_pooling_and_shifts():
+    message = _passes(ex.check_pooling_and_shifts, ["a", "c"])
+    assert "equivariance" in message and "invariance" in message
+    _passes(ex.check_pooling_and_shifts, {"C", "a"})  # any collection, keys ignore case
+    _fails(ex.check_pooling_and_shifts, ["a", "b", "c"], "'b'", "fully connected")
+    _fails(ex.check_pooling_and_shifts, ["a"], "misses 1 more")
+    _fails(ex.check_pooling_and_shifts, ["e"], "max pooling")
+    _fails(ex.check_pooling_and_shifts, "a", "list of option keys")
+    _fails(ex.check_pooling_and_shifts, ["a", "z"], "not one of the options")
+
 # chapter 3
 
 def _correlate(x, k, flip=False):
