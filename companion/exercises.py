@@ -258,14 +258,14 @@ def check_pooling_and_shifts(answer) -> str:
     """Exercise 1.2-4 (§1.2.3): which statements about shifting the input of a digit CNN hold?
     ``answer`` is a list of option keys ("select all that apply")."""
     options = {
-        "a": "a convolution applies one kernel at every position, so shifting the input shifts its feature "
+        "a": "A convolution applies one kernel at every position, so shifting the input shifts its feature "
              "maps by the same amount, away from the border (equivariance, measured in §1.2.3).",
-        "b": "weight sharing stops at the fully connected layers, which hold a weight for every position; "
+        "b": "Weight sharing stops at the fully connected layers, which hold a weight for every position; "
              "§1.2.3 measured what a 2-pixel shift does to the test accuracy.",
-        "c": "averaging over all positions discards where a feature is, so a small shift of the input "
+        "c": "Averaging over all positions discards where a feature is, so a small shift of the input "
              "changes the average only through the border (invariance, measured in §1.2.3).",
-        "d": "look at the robustness measurement of §1.2.3: what did a rotation by 90° do to the accuracy?",
-        "e": "compare the relative change after 4×4 max pooling, measured in §1.2.3, with zero.",
+        "d": "Look at the robustness measurement of §1.2.3: what did a rotation by 90° do to the accuracy?",
+        "e": "Compare the relative change after 4×4 max pooling, measured in §1.2.3, with zero.",
     }
     return check_choice(answer, options, correct={"a", "c"}, what="your selection")
 
