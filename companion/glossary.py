@@ -41,6 +41,7 @@ TERMS: tuple[Term, ...] = (
     Term("deep learning", "深度学习", "1.2.2", "1.2.2"),
     Term("feature (representation)", "特征（表示）", "1.2.2", "1.2.3"),
     Term("hidden layer", "隐藏层", None, "1.2.1"),
+    Term("universal approximation theorem", "通用近似定理", None, "1.2.2"),
     # §1.3.1 backpropagation and training
     Term("backpropagation", "反向传播", "1.3.1", "1.3.1", also="教材作「反向传播算法」"),
     Term("gradient", "梯度", "1.3.1", "1.3.1"),
@@ -78,6 +79,8 @@ TERMS: tuple[Term, ...] = (
     Term("feature map", "特征图", None, "1.2.3"),
     Term("channel", "通道", None, "1.3.2"),
     Term("pooling layer", "汇聚层", None, "1.4.1", avoid=("池化层",), also="池化层"),
+    Term("max pooling", "最大汇聚", None, "1.2.3", avoid=("最大池化",)),
+    Term("global average pooling", "全局平均汇聚", None, "1.2.3", avoid=("全局平均池化",)),
     Term("fully connected layer", "全连接层", "1.2.3", "1.4.1"),
     Term("translation equivariance", "平移等变性", None, "1.2.3"),
     Term("translation invariance", "平移不变性", None, "1.2.3"),
