@@ -11,6 +11,7 @@ COMMANDS = {
     "build": ("zh", "write the Chinese notebooks from the English ones and the catalogues"),
     "check": ("zh", "exit 1 unless every derived notebook and catalogue is current"),
     "update-catalogues": ("zh", "bring the catalogues in line with the English prose (changed cells become stale)"),
+    "site": ("site", "build the website of every edition present from the stored outputs, offline (default _site/)"),
 }
 
 
