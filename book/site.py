@@ -371,6 +371,11 @@ def build(out: Path = DEFAULT_OUT, editions: list[str] | None = None, quiet: boo
     if out == nbio.ROOT or nbio.ROOT.is_relative_to(out):
         raise ValueError(f"expected an output folder inside or beside the repository, got {out}")
     if out.exists():
+        # Replaced only if it is a site built before (or empty): --out pointed at a folder of other files
+        # must not wipe it.
+        if any(out.iterdir()) and not (out / SHARED).is_dir():
+            raise ValueError(f"expected an empty folder or a site built before as output, got {out}, which holds "
+                             "other files")
         shutil.rmtree(out)
     out.mkdir(parents=True)
     import jieba  # its messages at import and on loading the dictionary are not the build's
