@@ -207,6 +207,24 @@ def test_alt_texts_are_taken_from_the_output_metadata():
     assert images[0]["alt"] == "Two curves that cross at x = 1." and "alt" not in images[1]
 
 
+def test_alt_text_reaches_the_page(tmp_path, monkeypatch):
+    """End to end: a chapter whose figures carry alt text (as plot.show stores it) gets it on every <img>."""
+    chapter = "05_future_and_challenges"
+    nb = nbio.read(nbio.notebook_path(chapter))
+    figures = [o for cell in nb.cells for o in cell.get("outputs", []) if "image/png" in o.get("data", {})]
+    assert figures, f"{chapter} has no figure to test with"
+    for k, output in enumerate(figures):
+        output.setdefault("metadata", {})["image/png"] = {"alt": f"Figure {k} of the test, described."}
+    copy = tmp_path / f"{chapter}.ipynb"
+    nbio.write(nb, copy)
+    real_path = nbio.notebook_path
+    monkeypatch.setattr(nbio, "notebook_path", lambda c, e="en": copy if c == chapter else real_path(c, e))
+    site.build(tmp_path / "_site", ["en"])
+    page = (tmp_path / "_site" / "en" / f"{chapter}.html").read_text(encoding="utf-8")
+    alts = re.findall(r'<img alt="([^"]*)"', page)
+    assert alts == [f"Figure {k} of the test, described." for k in range(len(figures))], alts
+
+
 def test_widgets_become_a_note_and_progress_bars_go():
     import nbformat
 
