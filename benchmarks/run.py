@@ -1,7 +1,7 @@
 """Run the book's benchmarks and write one Markdown report.
 
-    python -m benchmarks                  # everything: notebooks, suite, quality, kernels
-    python -m benchmarks --only kernels   # one part (notebooks, suite, quality, kernels)
+    python -m benchmarks                  # everything: notebooks, suite, quality, kernels, cells
+    python -m benchmarks --only kernels   # one part (notebooks, suite, quality, kernels, cells)
     python -m benchmarks --update-readme  # also replace the table in README.md
 
 Times are wall-clock seconds on the machine that runs it, with the thread count each part uses
@@ -31,7 +31,7 @@ NOTEBOOK_BUDGETS = {  # seconds under strict nbval on 2 CPU cores
     "06_faq.ipynb": 60,
 }
 SUITE_BUDGET = 12 * 60
-PARTS = ("notebooks", "suite", "quality", "kernels")
+PARTS = ("notebooks", "suite", "quality", "kernels", "cells")
 
 
 def machine_line() -> str:
@@ -124,6 +124,10 @@ def main(argv: list[str] | None = None) -> int:
         sections.append("\n".join(quality_rows(device)))
     if "kernels" in parts:
         sections.append("\n".join(kernel_rows(device)))
+    if "cells" in parts:
+        from benchmarks.cells import cell_rows
+
+        sections.append("\n".join(cell_rows(machine_line())))
     report = "\n\n".join(sections) + "\n"
     print(report)
     if args.out:
