@@ -1,7 +1,7 @@
 """Run the book's benchmarks and write one Markdown report.
 
-    python -m benchmarks                  # everything: notebooks, suite, quality, kernels
-    python -m benchmarks --only kernels   # one part (notebooks, suite, quality, kernels, site)
+    python -m benchmarks                  # everything: notebooks, suite, quality, kernels, site, cells
+    python -m benchmarks --only kernels   # one part (notebooks, suite, quality, kernels, site, cells)
     python -m benchmarks --update-readme  # also replace the table in README.md
 
 Times are wall-clock seconds on the machine that runs it, with the thread count each part uses
@@ -33,7 +33,7 @@ NOTEBOOK_BUDGETS = {  # seconds under strict nbval on 2 CPU cores
 SUITE_BUDGET = 12 * 60
 SITE_BUDGET = 120  # seconds for `python -m book site`, both editions
 SITE_REPEATS = 3
-PARTS = ("notebooks", "suite", "quality", "kernels", "site")
+PARTS = ("notebooks", "suite", "quality", "kernels", "site", "cells")
 
 
 def machine_line() -> str:
@@ -161,6 +161,10 @@ def main(argv: list[str] | None = None) -> int:
         sections.append("\n".join(kernel_rows(device)))
     if "site" in parts:
         sections.append("\n".join(site_rows()))
+    if "cells" in parts:
+        from benchmarks.cells import cell_rows
+
+        sections.append("\n".join(cell_rows(machine_line())))
     report = "\n\n".join(sections) + "\n"
     print(report)
     if args.out:
