@@ -61,6 +61,36 @@ def test_nearest_neighbour():
     _fails(ex.check_nearest_neighbour, lambda a, b, c: _nearest(a, b, c)[:10], "one label per test image")
 
 
+
+def test_pixel_probabilities():
+    message = _passes(ex.check_pixel_probabilities, lambda x: x.mean(dim=0))
+    assert "mean intensity" in message
+    _passes(ex.check_pixel_probabilities, lambda x: x.mean(dim=0).clamp(1e-3, 1 - 1e-3))  # pixel_means' clamp
+    _passes(ex.check_pixel_probabilities, lambda x: x.sum(dim=0) / len(x))
+    _fails(ex.check_pixel_probabilities, lambda x: x.median(dim=0).values, "median")
+    _fails(ex.check_pixel_probabilities, lambda x: (x.mean(dim=0) > 0.5).double(), "rounding to 0 or 1")
+    _fails(ex.check_pixel_probabilities, lambda x: torch.full_like(x[0], 0.5), "best guess with no data")
+    _fails(ex.check_pixel_probabilities, lambda x: x.mean(), "each pixel")
+    _fails(ex.check_pixel_probabilities, lambda x: x.mean(dim=(1, 2, 3)), "one probability per image")
+    _fails(ex.check_pixel_probabilities, lambda x: x.mean(dim=0) ** 2, "off by up to")
+    _fails(ex.check_pixel_probabilities, lambda x: x.mean(dim=0)[0], "shaped like one image")
+
+
+def test_elbo_meaning():
+    message = _passes(ex.check_elbo_meaning, "c")
+    assert "ranks" in message
+    _passes(ex.check_elbo_meaning, " C ")
+    _fails(ex.check_elbo_meaning, "a", "lower bound")
+    _fails(ex.check_elbo_meaning, "b", "binary pixels")
+    _fails(ex.check_elbo_meaning, "d", "code length")
+    _fails(ex.check_elbo_meaning, "e", "not one of the options")
+    _fails(ex.check_elbo_meaning, 3, "one option key")
+    for wrong in "abd":  # a wrong option's feedback never shows the right option's
+        with pytest.raises(ExerciseError) as info:
+            ex.check_elbo_meaning(wrong)
+        assert "ranks the VAE" not in str(info.value)
+
+
 # chapter 2
 
 def test_parameter_count():
