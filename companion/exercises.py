@@ -559,24 +559,24 @@ def check_game_value(value) -> str:
         what="value")
 
 
-VAE_OBJECTIVE = {
-    "a": "That is the textbook's §1.3.5: two networks with two goals in alternating steps. A VAE has no step in "
-         "which the encoder alone 'maximises the probability of the input'; both networks follow the gradient of "
-         "one objective.",
-    "b": "That is a plain autoencoder's objective. Without the KL term nothing ties the codes to N(0, I), and "
-         "§1.6.4 shows what random codes then decode to.",
-    "c": "The ELBO (1.3.5a): a reconstruction term minus KL(q(z|x) ‖ N(0, I)), one objective whose gradient "
-         "reaches the encoder through the reparameterisation z = μ + σ·ε, so both networks learn together.",
-    "d": "Maximising a KL would push the codes away from the prior; the ELBO subtracts it, so training keeps it "
-         "small, and a KL alone says nothing about reconstructing x.",
+VAE_STATEMENTS = {
+    "a": "The encoder outputs the mean μ(x) and the variance σ²(x) of a distribution q(z | x), and a code is drawn "
+         "from it; one vector per image is a plain autoencoder.",
+    "b": "The KL term pulls every q(z | x) towards N(0, I), so the decoder is trained on codes where the prior "
+         "draws; §1.6.4 measured how much closer its random samples come to real digits.",
+    "c": "That is the textbook's §1.3.5. Both networks follow the gradient of one objective, the ELBO (1.3.5a), "
+         "at every step.",
+    "d": "Without the KL term each code may say more about its digit, so reconstructions improve, but the codes "
+         "spread far beyond N(0, I) (§1.6.4).",
+    "e": "The reparameterisation z = μ + σ·ε (ε ~ N(0, I)) makes the code a differentiable function of μ and σ, "
+         "so one backward pass reaches both networks.",
 }
-"""Exercise 1.6-4's options (the task lists them) and the feedback each one gets."""
+"""Exercise 1.6-4's statements (the task lists them) and the feedback each one gets."""
 
 
-def check_vae_objective(answer) -> str:
-    """Exercise 1.6-4 (§1.6.4, concept): which objective a VAE maximises, as one option key "a"–"d"."""
-    return check_choice(answer, VAE_OBJECTIVE, "c", what="answer")
-
+def check_vae_statements(answer) -> str:
+    """Exercise 1.6-4 (§1.6.4, concept): the keys of every true statement about a VAE, e.g. ``["a", "c"]``."""
+    return check_choice(answer, VAE_STATEMENTS, {"b", "d", "e"}, what="answer")
 
 CHECKS = {
     1: [check_neuron, check_nearest_neighbour],
@@ -584,7 +584,7 @@ CHECKS = {
     3: [check_cross_correlation, check_rnn_step, check_gaussian_kl, check_optimal_discriminator, check_mse_gradient],
     4: [check_flatten_size, check_discriminator_loss, check_generator_loss],
     5: [check_fgsm, check_shift],
-    6: [check_negative_elbo, check_cnn_symmetries, check_game_value, check_vae_objective],
+    6: [check_negative_elbo, check_cnn_symmetries, check_game_value, check_vae_statements],
 }
 """The self-checks of each chapter's exercises, by chapter number."""
 

@@ -252,16 +252,16 @@ def test_game_value():
     _fails(ex.check_game_value, "-log 2", "should be a number")
 
 
-def test_vae_objective():
-    message = _passes(ex.check_vae_objective, "c")
-    assert "ELBO" in message and "reparameterisation" in message
-    _passes(ex.check_vae_objective, " C ")
-    _fails(ex.check_vae_objective, "a", "textbook's §1.3.5")
-    _fails(ex.check_vae_objective, "b", "plain autoencoder")
-    _fails(ex.check_vae_objective, "d", "away from the prior")
-    _fails(ex.check_vae_objective, "e", "not one of the options")
-    _fails(ex.check_vae_objective, ["c"], "one option key")
-    assert all(ex.VAE_OBJECTIVE["c"] not in _fails(ex.check_vae_objective, key) for key in "abd")
+def test_vae_statements():
+    message = _passes(ex.check_vae_statements, ["e", "B", "d"])
+    assert "KL term" in message and "reparameterisation" in message
+    _fails(ex.check_vae_statements, ["b", "d"], "misses 1 more")
+    _fails(ex.check_vae_statements, ["a", "b", "d", "e"], "'a'", "plain autoencoder")
+    _fails(ex.check_vae_statements, ["b", "c", "d", "e"], "textbook's §1.3.5")
+    _fails(ex.check_vae_statements, "b", "list of option keys")
+    _fails(ex.check_vae_statements, ["f"], "not one of the options")
+    wrong = _fails(ex.check_vae_statements, ["a", "c"])
+    assert all(ex.VAE_STATEMENTS[key] not in wrong for key in "bde")  # the feedback never shows a true statement's
 
 
 def test_measure_equivariance_separates_shifts_from_rotations():
