@@ -509,9 +509,9 @@ def check_shift(shift: Callable) -> str:
 # ---------------------------------------------------------------- chapter 6 · §1.6 FAQ
 
 def check_negative_elbo(neg_elbo: Callable) -> str:
-    """Exercise 6.1 (§1.6.4, what a VAE is): ``neg_elbo(x, logits, mu, logvar)`` -> −ELBO per
-    image (N,) in nats: the Bernoulli cross-entropy of x (N, 1, 8, 8) under the decoder's logits,
-    summed over pixels, plus KL(q(z|x) ‖ N(0, I))."""
+    """Exercise 1.6-1 (§1.6.4, what a VAE is): ``neg_elbo(x, logits, mu, logvar)`` -> −ELBO per
+    image (N,) in nats, eq. (1.3.5a): the Bernoulli cross-entropy of x (N, 1, 8, 8) under the decoder's
+    logits, summed over pixels, plus KL(q(z|x) ‖ N(0, I)), eq. (1.3.5b)."""
     from companion.vae import gaussian_kl
 
     g = _generator(10)
@@ -550,7 +550,7 @@ def measure_equivariance(transform: Callable[[torch.Tensor], torch.Tensor], seed
 
 
 def check_cnn_symmetries(answers: dict) -> str:
-    """Exercise 6.2 (§1.6.2): answer ``{"translation": bool, "rotation": bool, "scaling": bool}``:
+    """Exercise 1.6-2 (§1.6.2): answer ``{"translation": bool, "rotation": bool, "scaling": bool}``:
     is a convolution layer equivariant to that transform of the image (transform, then convolve =
     convolve, then transform)? The check measures it with `measure_equivariance`."""
     from companion.robustness import rotate_images, scale_images, shift_images
@@ -580,13 +580,62 @@ def check_cnn_symmetries(answers: dict) -> str:
                                                                                      errors["scaling"])
 
 
+def check_game_value(value) -> str:
+    """Exercise 1.6-3 (§1.6.3, derivation): the value V(D*, G) of the GAN's game, eq. (1.3.4a) at the best
+    discriminator (1.3.4b), in nats, for p_data = (½, ½, 0) and p_G = (0, ½, ½) on three points a, b, c."""
+    p_data = torch.tensor([0.5, 0.5, 0.0], dtype=torch.float64)
+    p_model = torch.tensor([0.0, 0.5, 0.5], dtype=torch.float64)
+    d_star = p_data / (p_data + p_model)
+    # 0·log 0 = 0: a point without mass under a distribution adds nothing to its expectation
+    real = torch.where(p_data > 0, p_data * torch.log(d_star), torch.zeros_like(p_data)).sum().item()
+    fake = torch.where(p_model > 0, p_model * torch.log1p(-d_star), torch.zeros_like(p_model)).sum().item()
+    expected = real + fake
+    return check_number(
+        value, expected, rtol=1e-3,
+        mistakes=[
+            (-math.log(4), "−log 4 is the value when p_G = p_data, where D* = ½ everywhere; here the two "
+                           "distributions differ at a and c, so compute D* point by point with eq. (1.3.4b)."),
+            (0.0, "0 is the value for two distributions that share no point (their JSD is log 2); these two "
+                  "share the point b."),
+            (expected / math.log(2), "the game is measured in nats: use the natural logarithm (math.log), "
+                                     "not log base 2."),
+            (real, "you kept only the first expectation of eq. (1.3.4a); V adds E_data[log D(x)] and "
+                   "E_G[log(1 − D(x))]."),
+        ],
+        hint="D* = p_data / (p_data + p_G) at each of a, b, c; then V = Σ p_data·log D* + Σ p_G·log(1 − D*), "
+             "where a point without mass contributes 0 (0·log 0 = 0).",
+        explanation="D* is 1 at a, ½ at b and 0 at c: where both distributions put mass, the best discriminator "
+                    "can only guess. Eq. (1.3.4c) agrees: the JSD of these two is ½·log 2, since half of the "
+                    "mass is shared.",
+        what="value")
+
+
+VAE_STATEMENTS = {
+    "a": "The encoder outputs the mean μ(x) and the variance σ²(x) of a distribution q(z | x), and a code is drawn "
+         "from it; one vector per image is a plain autoencoder.",
+    "b": "The KL term pulls every q(z | x) towards N(0, I), so the decoder is trained on codes where the prior "
+         "draws; §1.6.4 measured how much closer its random samples come to real digits.",
+    "c": "That is the textbook's §1.3.5. Both networks follow the gradient of one objective, the ELBO (1.3.5a), "
+         "at every step.",
+    "d": "Without the KL term each code may say more about its digit, so reconstructions improve, but the codes "
+         "spread far beyond N(0, I) (§1.6.4).",
+    "e": "The reparameterisation z = μ + σ·ε (ε ~ N(0, I)) makes the code a differentiable function of μ and σ, "
+         "so one backward pass reaches both networks.",
+}
+"""Exercise 1.6-4's statements (the task lists them) and the feedback each one gets."""
+
+
+def check_vae_statements(answer) -> str:
+    """Exercise 1.6-4 (§1.6.4, concept): the keys of every true statement about a VAE, e.g. ``["a", "c"]``."""
+    return check_choice(answer, VAE_STATEMENTS, {"b", "d", "e"}, what="answer")
+
 CHECKS = {
     1: [check_neuron, check_nearest_neighbour, check_pixel_probabilities, check_elbo_meaning],
     2: [check_parameter_count, check_conv_output_size],
     3: [check_cross_correlation, check_rnn_step, check_gaussian_kl, check_optimal_discriminator, check_mse_gradient],
     4: [check_flatten_size, check_discriminator_loss, check_generator_loss],
     5: [check_fgsm, check_shift],
-    6: [check_negative_elbo, check_cnn_symmetries],
+    6: [check_negative_elbo, check_cnn_symmetries, check_game_value, check_vae_statements],
 }
 """The self-checks of each chapter's exercises, by chapter number."""
 

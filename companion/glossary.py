@@ -46,6 +46,7 @@ TERMS: tuple[Term, ...] = (
     Term("deep learning", "深度学习", "1.2.2", "1.2.2"),
     Term("feature (representation)", "特征（表示）", "1.2.2", "1.2.3"),
     Term("hidden layer", "隐藏层", None, "1.2.1"),
+    Term("decision boundary", "决策边界", None, "1.2.2"),
     # §1.3.1 backpropagation and training
     Term("backpropagation", "反向传播", "1.3.1", "1.3.1", also="教材作「反向传播算法」"),
     Term("gradient", "梯度", "1.3.1", "1.3.1"),
