@@ -150,55 +150,90 @@ def check_nearest_neighbour(classify: Callable) -> str:
             f"{len(test_y)} test digits, with no training at all.")
 
 
-def check_pixel_probabilities(best_probabilities: Callable) -> str:
-    """Exercise 1.1-3: ``best_probabilities(images)`` -> the (C, H, W) probabilities p of the
-    independent-pixel model that minimise its mean Bernoulli cross-entropy on ``images`` (N, C, H, W),
-    −(1/N) Σ_n Σ_i [x_ni log p_i + (1 − x_ni) log(1 − p_i)], derived by setting ∂/∂p_i to zero."""
+def check_smoothed_probabilities(smoothed_probabilities: Callable) -> str:
+    """Exercise 1.1-3: ``smoothed_probabilities(images, alpha)`` -> the (C, H, W) probabilities p of the
+    independent-pixel model that minimise its cross-entropy on ``images`` (N, C, H, W) together with
+    ``alpha`` fully inked and ``alpha`` blank pseudo-images,
+    L_α(p) = −Σ_i [(α + Σ_n x_ni) log p_i + (α + Σ_n (1 − x_ni)) log(1 − p_i)],
+    derived by setting ∂L_α/∂p_i to zero."""
     from companion.data import load_digits
 
     images, _ = load_digits("train")
     images = images[:400].double()  # a fixed subset: the answer must follow the data it is given
-    expected = images.mean(dim=0)  # (C, H, W)
-    got = _as_tensor(_call(best_probabilities, images.clone(), name="best_probabilities"), "best_probabilities")
-    if got.shape != expected.shape:
-        hint = ("one probability per image is not the model: each PIXEL gets its own p_i, the same for every "
-                "image." if got.shape == (len(images),) else
-                "one p for the whole image ignores that the border is blank and the centre inked: each pixel "
-                "i has its own p_i." if got.numel() == 1 else
-                "return one probability per pixel position, shaped like one image.")
-        _fail(f"best_probabilities returned shape {tuple(got.shape)}, expected {tuple(expected.shape)}", hint)
-    mistakes = [
-        (images.median(dim=0).values, "the median minimises an absolute error, not this cross-entropy: "
-                                       "differentiate the cross-entropy itself."),
-        ((expected > 0.5).double(), "rounding to 0 or 1 makes log p or log(1 − p) infinite on the pixels that "
-                                    "disagree; the optimum is a probability strictly between them."),
-        (torch.full_like(expected, 0.5), "p = ½ is the best guess with no data; set the derivative of the "
-                                         "cross-entropy over the N images to zero."),
-    ]
-    _compare(got, expected, "best_probabilities", mistakes, atol=1.5e-3, rtol=0.0,
-             hint="write the cross-entropy of one pixel over the N images, differentiate in p_i and solve.")
-    return ("Success! Setting the derivative to zero gives the pixel's mean intensity over the training images. "
-            "A pixel that is never inked in training gets p = 0, and a test digit with ink there would cost "
-            "−log 0 = ∞ nats: companion.vae.pixel_means therefore keeps p in [0.001, 0.999].")
+    N, inked = len(images), images.sum(dim=0)  # (C, H, W): the ink each pixel received over the N images
+    for alpha in (0.5, 3.0):
+        expected = (inked + alpha) / (N + 2 * alpha)  # the minimiser of L_α
+        got = _as_tensor(_call(smoothed_probabilities, images.clone(), alpha, name="smoothed_probabilities"),
+                         "smoothed_probabilities")
+        if got.shape != expected.shape:
+            hint = ("one probability per image is not the model: each PIXEL gets its own p_i, the same for every "
+                    "image." if got.shape == (N,) else
+                    "one p for the whole image ignores that the border is blank and the centre inked: each pixel "
+                    "i has its own p_i." if got.numel() == 1 else
+                    "return one probability per pixel position, shaped like one image.")
+            _fail(f"smoothed_probabilities returned shape {tuple(got.shape)}, expected {tuple(expected.shape)}", hint)
+        mistakes = [
+            (inked / N, "α does not appear in your answer: the pseudo-images are part of L_α, so they move the "
+                        "minimiser."),
+            ((inked + alpha) / (N + alpha), "the α blank pseudo-images count too: they add to the pixels' total "
+                                            "without adding ink."),
+            (inked / (N + 2 * alpha), "the α inked pseudo-images add ink to every pixel, not only images."),
+            ((inked + alpha - 1) / (N + 2 * alpha - 2), "that is the mode of a Beta(α, α) posterior, a different "
+                                                        "objective; differentiate L_α as it is written."),
+            (images.median(dim=0).values, "the median minimises an absolute error, not this cross-entropy: "
+                                          "differentiate L_α itself."),
+        ]
+        _compare(got, expected, "smoothed_probabilities", mistakes, atol=1e-6, rtol=0.0,
+                 hint="collect the terms of L_α that contain p_i, differentiate in p_i, set to zero and solve.")
+    return ("Success! Your p minimises L_α for every α tried. A pixel that no training image inks now gets a "
+            "probability above 0, so no test digit costs −log 0 = ∞ nats there (companion.vae.pixel_means "
+            "clamps p to [0.001, 0.999] for the same reason).")
 
 
-def check_elbo_meaning(answer) -> str:
-    """Exercise 1.1-4: what is the VAE's "−ELBO of about 24 nats per test digit"? One of the options
-    a–d of the exercise; the feedback of a wrong one says why it is wrong."""
-    feedback = {
-        "a": "even for a likelihood the ELBO is only a lower bound on log p(x), never equal to it unless the "
-             "encoder's q(z | x) is the exact posterior; and these pixels are not what a Bernoulli "
-             "likelihood describes.",
-        "b": "that holds for binary pixels. These pixels take 17 grey levels in [0, 1], and Bernoulli "
-             "probabilities of grey levels are not a normalised distribution over the images: no −log p(x) "
-             "of the images stands behind the number (§1.3.5).",
-        "c": "For grey-level pixels the Bernoulli term is a cross-entropy with a floor above zero (the "
-             "pixels' own binary entropies), so the number ranks the VAE against the independent-pixel "
-             "model, which is scored the same way, and nothing more.",
-        "d": "a code length needs a normalised probability distribution over the images being coded; the "
-             "Bernoulli probabilities of grey-level images are not one.",
-    }
-    return check_choice(answer, feedback, "c", what="your answer")
+def check_bernoulli_total(total) -> str:
+    """Exercise 1.1-4: the sum of the Bernoulli expression p^x (1 − p)^(1 − x) over the 17 grey levels
+    x = k/16, k = 0, …, 16, of one pixel with p = 0.3: whether the VAE's score is a probability."""
+    p, levels = 0.3, [k / 16 for k in range(17)]
+
+    def bernoulli(x: float, q: float = p) -> float:
+        return q**x * (1 - q) ** (1 - x)
+
+    expected = math.fsum(bernoulli(x) for x in levels)
+    return check_number(
+        total, expected, rtol=1e-3,
+        mistakes=[
+            (1.0, "that is the sum over a binary pixel, x = 0 and x = 1 only; the grey pixel takes 17 values "
+                  "k/16, k = 0, 1, …, 16."),
+            (expected / len(levels), "you averaged the 17 values; the question is whether they add up to 1."),
+            (math.fsum(bernoulli(x) for x in levels[:-1]), "k runs from 0 to 16: 17 grey levels, both ends included."),
+            (math.fsum(bernoulli(x) for x in levels[1:]), "k runs from 0 to 16: 17 grey levels, both ends included."),
+            (math.fsum(bernoulli(x, 0.5) for x in levels), "the pixel's probability is p = 0.3, not 0.5."),
+            (math.fsum(p**x for x in levels), "the factor (1 − p)^(1 − x) is missing."),
+        ],
+        hint="evaluate p**x * (1 - p)**(1 - x) at x = 0/16, 1/16, …, 16/16 and add the 17 values.",
+        explanation="The values do not add up to 1: over grey levels the Bernoulli expression is no probability "
+                    "distribution. So a −ELBO built on it is neither −log p(x) of a grey digit nor a bound on it; "
+                    "it is a score for comparing models that use the same expression on the same pixels.",
+        what="total")
+
+
+HISTORY_STATEMENTS = {
+    "a": "The 1943 paper is mathematical neuroscience, a logic of idealised nerve cells; the term artificial "
+         "intelligence was coined only in 1955, in the proposal for the Dartmouth workshop.",
+    "b": "Adaptive filters that learn by the LMS rule, in effect single adaptive linear neurons, were deployed at "
+         "scale in data modems (1970s) and telephone echo cancellers (around 1980), before the 1990s.",
+    "c": "Neural generative models are older: the Boltzmann machine (1985) learns a probability distribution and "
+         "draws samples from it, and deep belief nets (2006) drew images of handwritten digits.",
+    "d": "No music data ship with the packages this book installs, and none of its models is trained on music; "
+         "the applications table of §1.1 says where the book shows nothing.",
+    "e": "The VAE (2013) and the GAN (2014) came after both markers, deep belief nets (2006) and AlexNet (2012).",
+}
+"""Exercise 1.1-6's statements (the task lists them) and the feedback each one gets."""
+
+
+def check_history(answer) -> str:
+    """Exercise 1.1-6 (concept): the keys of every true statement about §1.1's history and applications."""
+    return check_choice(answer, HISTORY_STATEMENTS, {"b", "e"}, what="answer")
 
 
 # ---------------------------------------------------------------- chapter 2 · §1.2 core concepts
@@ -696,7 +731,7 @@ def check_vae_statements(answer) -> str:
     return check_choice(answer, VAE_STATEMENTS, {"b", "d", "e"}, what="answer")
 
 CHECKS = {
-    1: [check_neuron, check_nearest_neighbour, check_pixel_probabilities, check_elbo_meaning],
+    1: [check_neuron, check_nearest_neighbour, check_smoothed_probabilities, check_bernoulli_total, check_history],
     2: [check_parameter_count, check_conv_output_size, check_sine_recurrence, check_pooling_and_shifts],
     3: [check_cross_correlation, check_rnn_step, check_gaussian_kl, check_optimal_discriminator, check_mse_gradient],
     4: [check_flatten_size, check_discriminator_loss, check_generator_loss],

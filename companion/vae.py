@@ -225,11 +225,12 @@ def pixel_means(images: torch.Tensor) -> torch.Tensor:
 
 
 def independent_pixels_nll(train_images: torch.Tensor, images: torch.Tensor) -> torch.Tensor:
-    """−log p(x) per image (N,), in nats, when every pixel is an independent Bernoulli variable.
+    """The Bernoulli cross-entropy score per image (N,), in nats, of a model of independent pixels.
 
     Its probabilities are the training images' pixel means (`pixel_means`): the model with no latent
-    variable at all, the reference that a VAE's −ELBO (1.3.5a) has to beat. Same Bernoulli cross-entropy
-    as `VAE.elbo_terms`' reconstruction term.
+    variable at all, the reference that a VAE's −ELBO (1.3.5a) has to beat, scored with the same Bernoulli
+    cross-entropy as `VAE.elbo_terms`' reconstruction term. For binary pixels that is −log p(x); for grey
+    pixels it is not −log p(x) of any probability model, only a score to compare such models with.
     """
     p = pixel_means(train_images)
     N, C, H, W = check_unit_images(images)

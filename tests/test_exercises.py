@@ -62,33 +62,63 @@ def test_nearest_neighbour():
 
 
 
-def test_pixel_probabilities():
-    message = _passes(ex.check_pixel_probabilities, lambda x: x.mean(dim=0))
-    assert "mean intensity" in message
-    _passes(ex.check_pixel_probabilities, lambda x: x.mean(dim=0).clamp(1e-3, 1 - 1e-3))  # pixel_means' clamp
-    _passes(ex.check_pixel_probabilities, lambda x: x.sum(dim=0) / len(x))
-    _fails(ex.check_pixel_probabilities, lambda x: x.median(dim=0).values, "median")
-    _fails(ex.check_pixel_probabilities, lambda x: (x.mean(dim=0) > 0.5).double(), "rounding to 0 or 1")
-    _fails(ex.check_pixel_probabilities, lambda x: torch.full_like(x[0], 0.5), "best guess with no data")
-    _fails(ex.check_pixel_probabilities, lambda x: x.mean(), "each pixel")
-    _fails(ex.check_pixel_probabilities, lambda x: x.mean(dim=(1, 2, 3)), "one probability per image")
-    _fails(ex.check_pixel_probabilities, lambda x: x.mean(dim=0) ** 2, "off by up to")
-    _fails(ex.check_pixel_probabilities, lambda x: x.mean(dim=0)[0], "shaped like one image")
+def _smoothed(x, alpha):
+    return (x.sum(dim=0) + alpha) / (len(x) + 2 * alpha)
 
 
-def test_elbo_meaning():
-    message = _passes(ex.check_elbo_meaning, "c")
-    assert "ranks" in message
-    _passes(ex.check_elbo_meaning, " C ")
-    _fails(ex.check_elbo_meaning, "a", "lower bound")
-    _fails(ex.check_elbo_meaning, "b", "binary pixels")
-    _fails(ex.check_elbo_meaning, "d", "code length")
-    _fails(ex.check_elbo_meaning, "e", "not one of the options")
-    _fails(ex.check_elbo_meaning, 3, "one option key")
-    for wrong in "abd":  # a wrong option's feedback never shows the right option's
+def test_smoothed_probabilities():
+    message = _passes(ex.check_smoothed_probabilities, _smoothed)
+    assert "for every α tried" in message and "N + 2" not in message and "2α" not in message  # no formula given away
+    _passes(ex.check_smoothed_probabilities, lambda x, a: (x.mean(dim=0) * len(x) + a) / (len(x) + 2 * a))
+    _passes(ex.check_smoothed_probabilities, lambda x, a: _smoothed(x, a).float())  # float32 is precise enough
+    _fails(ex.check_smoothed_probabilities, lambda x, a: x.mean(dim=0), "α does not appear")
+    _fails(ex.check_smoothed_probabilities, lambda x, a: (x.sum(dim=0) + a) / (len(x) + a), "blank pseudo-images")
+    _fails(ex.check_smoothed_probabilities, lambda x, a: x.sum(dim=0) / (len(x) + 2 * a), "inked pseudo-images")
+    _fails(ex.check_smoothed_probabilities, lambda x, a: (x.sum(dim=0) + a - 1) / (len(x) + 2 * a - 2), "mode")
+    _fails(ex.check_smoothed_probabilities, lambda x, a: x.median(dim=0).values, "median")
+    _fails(ex.check_smoothed_probabilities, lambda x, a: _smoothed(x, a).mean(), "each pixel")
+    _fails(ex.check_smoothed_probabilities, lambda x, a: x.mean(dim=(1, 2, 3)), "one probability per image")
+    _fails(ex.check_smoothed_probabilities, lambda x, a: _smoothed(x, a)[0], "shaped like one image")
+    _fails(ex.check_smoothed_probabilities, lambda x, a: _smoothed(x, a) ** 2, "off by up to")
+    _fails(ex.check_smoothed_probabilities, lambda x: x.mean(dim=0), "raised TypeError")  # alpha forgotten
+    # only a minimiser of L_α passes: the derivative of L_α vanishes at the expected p and nowhere near the slips
+    x = torch.rand(50, 1, 2, 2, dtype=torch.float64)
+    p = _smoothed(x, 3.0).requires_grad_()
+    loss = -((x.sum(0) + 3.0) * p.log() + ((1 - x).sum(0) + 3.0) * (1 - p).log()).sum()
+    (grad,) = torch.autograd.grad(loss, p)
+    assert grad.abs().max() < 1e-9
+
+
+def test_bernoulli_total():
+    p = 0.3
+    total = sum(p ** (k / 16) * (1 - p) ** (1 - k / 16) for k in range(17))
+    assert 8.0 < total < 8.1  # the Bernoulli expression over 17 grey levels sums to about 8, not 1
+    message = _passes(ex.check_bernoulli_total, total)
+    assert "no probability" in message and "8" not in message  # the number is not given away
+    _passes(ex.check_bernoulli_total, torch.tensor(total))
+    _fails(ex.check_bernoulli_total, 1.0, "binary pixel")
+    _fails(ex.check_bernoulli_total, total / 17, "averaged")
+    _fails(ex.check_bernoulli_total, total - 0.7 * (0.3 / 0.7) ** 1.0, "both ends included")
+    _fails(ex.check_bernoulli_total, 8.5, "not 0.5")
+    _fails(ex.check_bernoulli_total, sum(p ** (k / 16) for k in range(17)), "(1 − p)^(1 − x) is missing")
+    _fails(ex.check_bernoulli_total, -total, "wrong sign")
+    _fails(ex.check_bernoulli_total, 3.0, "too small")
+    _fails(ex.check_bernoulli_total, "8", "should be a number")
+
+
+def test_history():
+    message = _passes(ex.check_history, ["b", "e"])
+    assert "LMS" in message and "AlexNet" in message
+    _passes(ex.check_history, ("E", "b"))
+    _fails(ex.check_history, ["a", "b", "e"], "1955")
+    _fails(ex.check_history, ["b", "c", "e"], "Boltzmann machine")
+    _fails(ex.check_history, ["b", "d", "e"], "music")
+    _fails(ex.check_history, ["b"], "misses 1 more")
+    _fails(ex.check_history, "b", "list of option keys")
+    for wrong in "acd":  # a wrong option's feedback never shows a right option's
         with pytest.raises(ExerciseError) as info:
-            ex.check_elbo_meaning(wrong)
-        assert "ranks the VAE" not in str(info.value)
+            ex.check_history([wrong])
+        assert ex.HISTORY_STATEMENTS["b"] not in str(info.value) and ex.HISTORY_STATEMENTS["e"] not in str(info.value)
 
 
 # chapter 2
