@@ -131,6 +131,19 @@ def test_mse_gradient():
     _fails(ex.check_mse_gradient, lambda x, y, w: -2 * (x @ w - y) @ x / len(y), "sign")
 
 
+def test_gradient_flow():
+    message = _passes(ex.check_gradient_flow, ["a", "c"])
+    assert "0.5⁵⁰" in message and "direction kept" in message
+    _passes(ex.check_gradient_flow, ("C", "a"))
+    _fails(ex.check_gradient_flow, ["a"], "misses 1 more")
+    _fails(ex.check_gradient_flow, ["a", "b", "c"], "'b'", "only ever shrinks")
+    _fails(ex.check_gradient_flow, ["c", "d"], "'d'", "Jacobian is W_hh itself")
+    message = _fails(ex.check_gradient_flow, ["b", "d"])
+    assert ex.GRADIENT_FLOW["a"] not in message and ex.GRADIENT_FLOW["c"] not in message  # no answer given away
+    _fails(ex.check_gradient_flow, "a", "list of option keys")
+    _fails(ex.check_gradient_flow, ["e"], "not one of the options")
+
+
 # chapter 4
 
 def test_flatten_size():
