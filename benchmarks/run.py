@@ -1,7 +1,7 @@
 """Run the book's benchmarks and write one Markdown report.
 
-    python -m benchmarks                  # everything: notebooks, suite, quality, kernels
-    python -m benchmarks --only kernels   # one part (notebooks, suite, quality, kernels)
+    python -m benchmarks                  # everything: notebooks, suite, quality, kernels, site, cells
+    python -m benchmarks --only kernels   # one part (notebooks, suite, quality, kernels, site, cells)
     python -m benchmarks --update-readme  # also replace the table in README.md
 
 Times are wall-clock seconds on the machine that runs it, with the thread count each part uses
@@ -31,7 +31,9 @@ NOTEBOOK_BUDGETS = {  # seconds under strict nbval on 2 CPU cores
     "06_faq.ipynb": 60,
 }
 SUITE_BUDGET = 12 * 60
-PARTS = ("notebooks", "suite", "quality", "kernels")
+SITE_BUDGET = 120  # seconds for `python -m book site`, both editions
+SITE_REPEATS = 3
+PARTS = ("notebooks", "suite", "quality", "kernels", "site", "cells")
 
 
 def machine_line() -> str:
@@ -94,6 +96,39 @@ def quality_rows(device: torch.device) -> list[str]:
     return rows
 
 
+def site_rows() -> list[str]:
+    """`python -m book site` as a reader runs it (a new process each time, wall clock): the median of a few
+    builds, since the machine may be busy; then what the site holds."""
+    import json
+    import statistics
+    import tempfile
+
+    seconds, report = [], {}
+    with tempfile.TemporaryDirectory(prefix="bench-site-") as tmp:
+        out = Path(tmp) / "_site"
+        for _ in range(SITE_REPEATS):
+            start = time.perf_counter()
+            result = subprocess.run([sys.executable, "-m", "book", "site", "--out", str(out), "--json"], cwd=ROOT,
+                                    capture_output=True, text=True)
+            seconds.append(time.perf_counter() - start)
+            if result.returncode != 0:
+                failure = result.stderr[-300:]
+                return ["| website | FAILED |", "| --- | --- |", f"| `python -m book site` | {failure!r} |"]
+            report = json.loads(result.stdout.strip().splitlines()[-1])
+        parts = {"MathJax": out / "_shared" / "mathjax", "CJK font (subset)": out / "_shared" / "fonts"}
+        parts.update({f"edition {code} (pages, figures, notebooks)": out / code for code in report["editions"]})
+        sizes = {name: sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) for name, path in parts.items()}
+    median = statistics.median(seconds)
+    rows = ["| website (`python -m book site`) | value |", "| --- | ---: |",
+            f"| editions | {', '.join(report['editions'])} |",
+            f"| HTML pages (chapter pages) | {report['pages']} ({report['chapter_pages']}) |",
+            f"| size | {report['bytes'] / 2**20:.1f} MiB |"]
+    rows += [f"| of which {name} | {size / 2**20:.1f} MiB |" for name, size in sizes.items()]
+    rows += [f"| build, median of {SITE_REPEATS} (s) | {median:.1f} (each: {', '.join(f'{t:.1f}' for t in seconds)}) |",
+             f"| budget (s) | {SITE_BUDGET} ({'within' if median <= SITE_BUDGET else '**over**'}) |"]
+    return rows
+
+
 def update_readme(report: str) -> None:
     readme = ROOT / "README.md"
     text = readme.read_text(encoding="utf-8")
@@ -124,6 +159,12 @@ def main(argv: list[str] | None = None) -> int:
         sections.append("\n".join(quality_rows(device)))
     if "kernels" in parts:
         sections.append("\n".join(kernel_rows(device)))
+    if "site" in parts:
+        sections.append("\n".join(site_rows()))
+    if "cells" in parts:
+        from benchmarks.cells import cell_rows
+
+        sections.append("\n".join(cell_rows(machine_line())))
     report = "\n\n".join(sections) + "\n"
     print(report)
     if args.out:

@@ -4,10 +4,13 @@ The six English notebooks are the one source: executed top to bottom, outputs st
 strict nbval. Everything else is made from them by ``python -m book``, never edited by hand:
 
 - the Chinese edition, `notebooks/zh/` (its prose kept in the catalogues of `book/translations/`),
-- the student and teacher editions of the classroom kit, and the lecture slides,
+- the student and teacher editions of the classroom kit (an nbgrader course), the lecture slides and
+  the lesson plans,
 - the website.
 
-Only the Chinese notebooks are committed; `tests/test_editions.py` proves they are exactly what the
-build makes from today's source and catalogues. This package is the build, not the readers' code:
-that is `companion`.
+Of these only the Chinese notebooks and the lesson plans (`classroom/lesson-plans/`) are committed;
+`tests/test_editions.py` and `tests/test_lesson_plans.py` prove they are exactly what the build makes from
+today's source. The classroom kit (`classroom`), the slides (`slides`) and the lesson plans (`lessons`)
+read the notebooks' structure and exercise markup through `structure`. This package is the build, not
+the readers' code: that is `companion`.
 """

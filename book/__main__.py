@@ -13,6 +13,8 @@ COMMANDS = {
     "update-catalogues": ("zh", "bring the catalogues in line with the English prose (changed cells become stale)"),
     "classroom": ("classroom", "an nbgrader course: teacher editions in source/, student editions in release/"),
     "slides": ("slides", "a reveal.js deck per chapter, usable offline"),
+    "site": ("site", "build the website of every edition present from the stored outputs, offline (default _site/)"),
+    "lesson-plans": ("lessons", "write classroom/lesson-plans/: objectives, timed sections, a 45-minute cut"),
 }
 
 

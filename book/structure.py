@@ -17,6 +17,8 @@ tests, not a teacher's nbgrader run. The structure of every edition is read from
 
 from __future__ import annotations
 
+import ast
+import builtins
 import re
 from dataclasses import dataclass
 
@@ -189,3 +191,36 @@ def _validate(nb, exercise: Exercise) -> None:
             raise ValueError(f"{where}: its check has no cell tagged {SOLUTION!r} to check")
     if exercise.checks and exercise.solutions and min(exercise.checks) < min(exercise.solutions):
         raise ValueError(f"{where}: the check comes before the solution")
+
+
+def defined_names(source: str) -> set[str]:
+    """Names a code cell binds at its top level: assignments, defs, imports, loop and except targets."""
+    names = set()
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:  # IPython magics: nothing the analysis can use
+        return names
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef, ast.AsyncFunctionDef)):
+            names.add(node.name)
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.add(node.id)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names.update((alias.asname or alias.name).split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            names.add(node.name)
+    return names
+
+
+def free_names(source: str) -> set[str]:
+    """Names a code cell reads but binds nowhere in itself (parameters count as bound), builtins aside.
+
+    A static over-approximation, enough to say which cells a cell depends on.
+    """
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return set()
+    bound = defined_names(source) | {node.arg for node in ast.walk(tree) if isinstance(node, ast.arg)}
+    loads = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)}
+    return loads - bound - set(dir(builtins))

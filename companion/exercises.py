@@ -92,7 +92,7 @@ def _generator(seed: int = 0) -> torch.Generator:
 # ---------------------------------------------------------------- chapter 1 · §1.1 background
 
 def check_neuron(neuron: Callable) -> str:
-    """Exercise 1.1: ``neuron(x, w, b)`` = σ(x·w + b), the logistic neuron, for x (N, D), w (D,), b a float."""
+    """Exercise 1.1-1: ``neuron(x, w, b)`` = σ(x·w + b), the logistic neuron, for x (N, D), w (D,), b a float."""
     from companion.backprop import MLP
 
     g = _generator(1)
@@ -116,7 +116,7 @@ def check_neuron(neuron: Callable) -> str:
 
 
 def check_nearest_neighbour(classify: Callable) -> str:
-    """Exercise 1.2: ``classify(train_x, train_y, test_x)`` -> predicted labels (M,) of the
+    """Exercise 1.1-2: ``classify(train_x, train_y, test_x)`` -> predicted labels (M,) of the
     1-nearest-neighbour rule (Euclidean distance between the flattened images)."""
     from companion.data import load_digits
     from companion.metrics import nearest_neighbour_distances
@@ -148,6 +148,57 @@ def check_nearest_neighbour(classify: Callable) -> str:
     accuracy = (got == test_y).double().mean().item()
     return (f"Success! Your 1-nearest-neighbour classifier is right on {accuracy:.1%} of the "
             f"{len(test_y)} test digits, with no training at all.")
+
+
+def check_pixel_probabilities(best_probabilities: Callable) -> str:
+    """Exercise 1.1-3: ``best_probabilities(images)`` -> the (C, H, W) probabilities p of the
+    independent-pixel model that minimise its mean Bernoulli cross-entropy on ``images`` (N, C, H, W),
+    −(1/N) Σ_n Σ_i [x_ni log p_i + (1 − x_ni) log(1 − p_i)], derived by setting ∂/∂p_i to zero."""
+    from companion.data import load_digits
+
+    images, _ = load_digits("train")
+    images = images[:400].double()  # a fixed subset: the answer must follow the data it is given
+    expected = images.mean(dim=0)  # (C, H, W)
+    got = _as_tensor(_call(best_probabilities, images.clone(), name="best_probabilities"), "best_probabilities")
+    if got.shape != expected.shape:
+        hint = ("one probability per image is not the model: each PIXEL gets its own p_i, the same for every "
+                "image." if got.shape == (len(images),) else
+                "one p for the whole image ignores that the border is blank and the centre inked: each pixel "
+                "i has its own p_i." if got.numel() == 1 else
+                "return one probability per pixel position, shaped like one image.")
+        _fail(f"best_probabilities returned shape {tuple(got.shape)}, expected {tuple(expected.shape)}", hint)
+    mistakes = [
+        (images.median(dim=0).values, "the median minimises an absolute error, not this cross-entropy: "
+                                       "differentiate the cross-entropy itself."),
+        ((expected > 0.5).double(), "rounding to 0 or 1 makes log p or log(1 − p) infinite on the pixels that "
+                                    "disagree; the optimum is a probability strictly between them."),
+        (torch.full_like(expected, 0.5), "p = ½ is the best guess with no data; set the derivative of the "
+                                         "cross-entropy over the N images to zero."),
+    ]
+    _compare(got, expected, "best_probabilities", mistakes, atol=1.5e-3, rtol=0.0,
+             hint="write the cross-entropy of one pixel over the N images, differentiate in p_i and solve.")
+    return ("Success! Setting the derivative to zero gives the pixel's mean intensity over the training images. "
+            "A pixel that is never inked in training gets p = 0, and a test digit with ink there would cost "
+            "−log 0 = ∞ nats: companion.vae.pixel_means therefore keeps p in [0.001, 0.999].")
+
+
+def check_elbo_meaning(answer) -> str:
+    """Exercise 1.1-4: what is the VAE's "−ELBO of about 24 nats per test digit"? One of the options
+    a–d of the exercise; the feedback of a wrong one says why it is wrong."""
+    feedback = {
+        "a": "even for a likelihood the ELBO is only a lower bound on log p(x), never equal to it unless the "
+             "encoder's q(z | x) is the exact posterior; and these pixels are not what a Bernoulli "
+             "likelihood describes.",
+        "b": "that holds for binary pixels. These pixels take 17 grey levels in [0, 1], and Bernoulli "
+             "probabilities of grey levels are not a normalised distribution over the images: no −log p(x) "
+             "of the images stands behind the number (§1.3.5).",
+        "c": "For grey-level pixels the Bernoulli term is a cross-entropy with a floor above zero (the "
+             "pixels' own binary entropies), so the number ranks the VAE against the independent-pixel "
+             "model, which is scored the same way, and nothing more.",
+        "d": "a code length needs a normalised probability distribution over the images being coded; the "
+             "Bernoulli probabilities of grey-level images are not one.",
+    }
+    return check_choice(answer, feedback, "c", what="your answer")
 
 
 # ---------------------------------------------------------------- chapter 2 · §1.2 core concepts
@@ -476,9 +527,9 @@ def check_shift(shift: Callable) -> str:
 # ---------------------------------------------------------------- chapter 6 · §1.6 FAQ
 
 def check_negative_elbo(neg_elbo: Callable) -> str:
-    """Exercise 6.1 (§1.6.4, what a VAE is): ``neg_elbo(x, logits, mu, logvar)`` -> −ELBO per
-    image (N,) in nats: the Bernoulli cross-entropy of x (N, 1, 8, 8) under the decoder's logits,
-    summed over pixels, plus KL(q(z|x) ‖ N(0, I))."""
+    """Exercise 1.6-1 (§1.6.4, what a VAE is): ``neg_elbo(x, logits, mu, logvar)`` -> −ELBO per
+    image (N,) in nats, eq. (1.3.5a): the Bernoulli cross-entropy of x (N, 1, 8, 8) under the decoder's
+    logits, summed over pixels, plus KL(q(z|x) ‖ N(0, I)), eq. (1.3.5b)."""
     from companion.vae import gaussian_kl
 
     g = _generator(10)
@@ -517,7 +568,7 @@ def measure_equivariance(transform: Callable[[torch.Tensor], torch.Tensor], seed
 
 
 def check_cnn_symmetries(answers: dict) -> str:
-    """Exercise 6.2 (§1.6.2): answer ``{"translation": bool, "rotation": bool, "scaling": bool}``:
+    """Exercise 1.6-2 (§1.6.2): answer ``{"translation": bool, "rotation": bool, "scaling": bool}``:
     is a convolution layer equivariant to that transform of the image (transform, then convolve =
     convolve, then transform)? The check measures it with `measure_equivariance`."""
     from companion.robustness import rotate_images, scale_images, shift_images
@@ -547,14 +598,63 @@ def check_cnn_symmetries(answers: dict) -> str:
                                                                                      errors["scaling"])
 
 
+def check_game_value(value) -> str:
+    """Exercise 1.6-3 (§1.6.3, derivation): the value V(D*, G) of the GAN's game, eq. (1.3.4a) at the best
+    discriminator (1.3.4b), in nats, for p_data = (½, ½, 0) and p_G = (0, ½, ½) on three points a, b, c."""
+    p_data = torch.tensor([0.5, 0.5, 0.0], dtype=torch.float64)
+    p_model = torch.tensor([0.0, 0.5, 0.5], dtype=torch.float64)
+    d_star = p_data / (p_data + p_model)
+    # 0·log 0 = 0: a point without mass under a distribution adds nothing to its expectation
+    real = torch.where(p_data > 0, p_data * torch.log(d_star), torch.zeros_like(p_data)).sum().item()
+    fake = torch.where(p_model > 0, p_model * torch.log1p(-d_star), torch.zeros_like(p_model)).sum().item()
+    expected = real + fake
+    return check_number(
+        value, expected, rtol=1e-3,
+        mistakes=[
+            (-math.log(4), "−log 4 is the value when p_G = p_data, where D* = ½ everywhere; here the two "
+                           "distributions differ at a and c, so compute D* point by point with eq. (1.3.4b)."),
+            (0.0, "0 is the value for two distributions that share no point (their JSD is log 2); these two "
+                  "share the point b."),
+            (expected / math.log(2), "the game is measured in nats: use the natural logarithm (math.log), "
+                                     "not log base 2."),
+            (real, "you kept only the first expectation of eq. (1.3.4a); V adds E_data[log D(x)] and "
+                   "E_G[log(1 − D(x))]."),
+        ],
+        hint="D* = p_data / (p_data + p_G) at each of a, b, c; then V = Σ p_data·log D* + Σ p_G·log(1 − D*), "
+             "where a point without mass contributes 0 (0·log 0 = 0).",
+        explanation="D* is 1 at a, ½ at b and 0 at c: where both distributions put mass, the best discriminator "
+                    "can only guess. Eq. (1.3.4c) agrees: the JSD of these two is ½·log 2, since half of the "
+                    "mass is shared.",
+        what="value")
+
+
+VAE_STATEMENTS = {
+    "a": "The encoder outputs the mean μ(x) and the variance σ²(x) of a distribution q(z | x), and a code is drawn "
+         "from it; one vector per image is a plain autoencoder.",
+    "b": "The KL term pulls every q(z | x) towards N(0, I), so the decoder is trained on codes where the prior "
+         "draws; §1.6.4 measured how much closer its random samples come to real digits.",
+    "c": "That is the textbook's §1.3.5. Both networks follow the gradient of one objective, the ELBO (1.3.5a), "
+         "at every step.",
+    "d": "Without the KL term each code may say more about its digit, so reconstructions improve, but the codes "
+         "spread far beyond N(0, I) (§1.6.4).",
+    "e": "The reparameterisation z = μ + σ·ε (ε ~ N(0, I)) makes the code a differentiable function of μ and σ, "
+         "so one backward pass reaches both networks.",
+}
+"""Exercise 1.6-4's statements (the task lists them) and the feedback each one gets."""
+
+
+def check_vae_statements(answer) -> str:
+    """Exercise 1.6-4 (§1.6.4, concept): the keys of every true statement about a VAE, e.g. ``["a", "c"]``."""
+    return check_choice(answer, VAE_STATEMENTS, {"b", "d", "e"}, what="answer")
+
 CHECKS = {
-    1: [check_neuron, check_nearest_neighbour],
+    1: [check_neuron, check_nearest_neighbour, check_pixel_probabilities, check_elbo_meaning],
     2: [check_parameter_count, check_conv_output_size],
     3: [check_cross_correlation, check_rnn_step, check_gaussian_kl, check_optimal_discriminator, check_mse_gradient,
         check_gradient_flow],
     4: [check_flatten_size, check_discriminator_loss, check_generator_loss],
     5: [check_fgsm, check_shift],
-    6: [check_negative_elbo, check_cnn_symmetries],
+    6: [check_negative_elbo, check_cnn_symmetries, check_game_value, check_vae_statements],
 }
 """The self-checks of each chapter's exercises, by chapter number."""
 

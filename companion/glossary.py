@@ -37,10 +37,16 @@ TERMS: tuple[Term, ...] = (
     Term("multilayer perceptron (MLP)", "多层感知机", None, "1.2.1"),
     Term("perceptron", "感知机", None, "1.1"),
     Term("adaptive linear neuron (ADALINE)", "自适应线性神经元（ADALINE）", None, "1.1", avoid=("ADALINE 自适应滤波",)),
+    # §1.1 the brain against the models, and the units of its first generative model
+    Term("synapse", "突触", None, "1.1"),
+    Term("action potential (spike)", "动作电位（脉冲）", None, "1.1"),
+    Term("grey level", "灰度级", None, "1.1"),
+    Term("nat (unit of information, natural logarithm)", "奈特（nat）", None, "1.1"),
     Term("loss function", "损失函数", "1.2.1", "1.3.1"),
     Term("deep learning", "深度学习", "1.2.2", "1.2.2"),
     Term("feature (representation)", "特征（表示）", "1.2.2", "1.2.3"),
     Term("hidden layer", "隐藏层", None, "1.2.1"),
+    Term("decision boundary", "决策边界", None, "1.2.2"),
     # §1.3.1 backpropagation and training
     Term("backpropagation", "反向传播", "1.3.1", "1.3.1", also="教材作「反向传播算法」"),
     Term("gradient", "梯度", "1.3.1", "1.3.1"),

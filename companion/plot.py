@@ -2,7 +2,9 @@
 
 Every notebook calls `setup()` once in its first cell: Chinese labels then render as glyphs (Latin
 text stays in DejaVu Sans and each CJK character falls back to a CJK font; a system CJK font is
-preferred, else the Noto Sans CJK SC file that the `mplfonts` dependency ships is registered).
+preferred, else the Noto Sans CJK SC file that the `mplfonts` dependency ships is registered), and
+lines and markers take their colours from a palette that readers with colour-blindness can tell apart
+(matplotlib's `tableau-colorblind10` style).
 Importing the module changes nothing. `show(fig, alt=...)` displays a figure with a text description for screen readers
 and the website.
 """
@@ -31,6 +33,9 @@ SYSTEM_CJK_FONTS = (
     "SimHei",
 )
 BUNDLED_FONT_FILE = "NotoSansCJKsc-Regular.otf"
+# The colour cycle of matplotlib's style of this name: Tableau's ten colours chosen to stay distinct
+# under deuteranopia, protanopia and tritanopia. Colour maps are left as they are (viridis is safe).
+COLORBLIND_STYLE = "tableau-colorblind10"
 
 
 @lru_cache(maxsize=1)
@@ -48,10 +53,12 @@ def cjk_font_name() -> str:
 
 
 def setup() -> str:
-    """Make every later figure render Chinese text; return the CJK font's name."""
+    """Make every later figure render Chinese text in a colour-blind-safe palette; return the CJK font's name."""
     name = cjk_font_name()
     # A list of families turns on matplotlib's per-glyph fallback (the generic "sans-serif" does not).
     matplotlib.rcParams["font.family"] = ["DejaVu Sans", name]
+    # Only the colour cycle of the style: the style's other settings (none today) are not taken along.
+    matplotlib.rcParams["axes.prop_cycle"] = matplotlib.style.library[COLORBLIND_STYLE]["axes.prop_cycle"]
     return name
 
 

@@ -11,8 +11,6 @@
 
 from __future__ import annotations
 
-import ast
-import builtins
 import json
 import sys
 from pathlib import Path
@@ -69,32 +67,6 @@ def _exercises(chapter):
     return structure.exercises(nbio.read(nbio.notebook_path(chapter)))
 
 
-def _defined_names(source: str) -> set[str]:
-    """Names a cell binds at its top level (assignments, defs, imports, loop targets)."""
-    names = set()
-    for node in ast.walk(ast.parse(source)):
-        if isinstance(node, (ast.FunctionDef, ast.ClassDef, ast.AsyncFunctionDef)):
-            names.add(node.name)
-        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
-            names.add(node.id)
-        elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            names.update((alias.asname or alias.name).split(".")[0] for alias in node.names)
-        elif isinstance(node, ast.ExceptHandler) and node.name:
-            names.add(node.name)
-    return names
-
-
-def _free_names(source: str) -> set[str]:
-    """Names a cell reads that it does not bind anywhere (parameters included), builtins aside."""
-    tree = ast.parse(source)
-    bound = _defined_names(source)
-    for node in ast.walk(tree):
-        if isinstance(node, ast.arg):
-            bound.add(node.arg)
-    loads = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)}
-    return loads - bound - set(dir(builtins))
-
-
 def _cleanup_cell(names: set[str]):
     cell = nbformat.v4.new_code_cell(f"for _name in {sorted(names)!r}:\n    globals().pop(_name, None)")
     cell.metadata["role"] = "cleanup"
@@ -133,7 +105,7 @@ def test_checks_pass_on_the_teacher_edition_and_fail_on_the_blanks(courses, edit
     for exercise in exercises:
         if not exercise.checks:
             continue
-        defined = set().union(*(_defined_names(nbio.source(teacher.cells[i])) for i in exercise.solutions))
+        defined = set().union(*(structure.defined_names(nbio.source(teacher.cells[i])) for i in exercise.solutions))
         cells.append(_cleanup_cell(defined))
         cells += [_role(student.cells[i], "student-solution", exercise.number) for i in exercise.solutions]
         cells += [_role(student.cells[i], "student-check", exercise.number) for i in exercise.checks]
@@ -165,9 +137,9 @@ def _solution_lines(teacher) -> set[str]:
                 inside = True
             elif line.strip() == structure.END:
                 inside = False
-            elif inside and structure.SOLUTION in nbio.tags(cell):
+            elif (inside and structure.SOLUTION in nbio.tags(cell)) or structure.ANSWER in nbio.tags(cell):
                 if line.strip() and not line.strip().startswith("#"):
-                    lines.add(line.strip())
+                    lines.add(line.strip())  # a line of a solution region or of a written model answer
             elif structure.SOLUTION not in nbio.tags(cell) and structure.ANSWER not in nbio.tags(cell):
                 elsewhere.add(line.strip())
     return lines - elsewhere
@@ -181,9 +153,13 @@ def test_no_solution_text_survives_in_the_student_edition(courses, edition, chap
     exercise_cells = {i for e in _exercises(chapter) for i in e.solutions + e.checks + e.answers}
     # the teacher's printouts of solutions and checks ("Success! ... 3136 numbers enter fc1")
     secret |= {line.strip() for i in exercise_cells for line in _text(teacher.cells[i]).splitlines() if line.strip()}
+    # a line of solution is not a line of any cell, and a distinctive one is nowhere in the file (metadata too)
+    student_lines = {line.strip() for cell in student.cells for line in nbio.source(cell).splitlines()}
+    assert not secret & student_lines, sorted(secret & student_lines)[:5]
     path = courses[edition] / "release" / chapter / f"{chapter}.ipynb"
     whole_file = path.read_text(encoding="utf-8")
-    leaks = [line for line in secret if line in whole_file or json.dumps(line, ensure_ascii=False)[1:-1] in whole_file]
+    leaks = [line for line in secret if len(line) >= 12
+             and (line in whole_file or json.dumps(line, ensure_ascii=False)[1:-1] in whole_file)]
     assert not leaks, leaks[:5]
     for index in exercise_cells:
         assert not student.cells[index].get("outputs"), f"cell {index} keeps an output"
@@ -231,20 +207,24 @@ def test_the_nbgrader_loop_gives_full_marks_and_zero(tmp_path, edition):
     blank = nbio.read(tmp_path / "release" / chapter / f"{chapter}.ipynb")
     complete = nbio.clone(blank)
     for ours, theirs in zip(complete.cells, teacher.cells, strict=True):
-        if structure.SOLUTION in nbio.tags(theirs):
+        if structure.SOLUTION in nbio.tags(theirs) or structure.ANSWER in nbio.tags(theirs):
             ours.source = theirs.source
     for student, nb in (("ada", complete), ("ben", blank)):
         folder = tmp_path / "submitted" / student / chapter
         nbio.write(nb, folder / f"{chapter}.ipynb")
         (folder / "timestamp.txt").write_text("2026-11-29 09:00:00.000000 UTC", encoding="utf-8")
     classroom.nbgrader(tmp_path, "autograde", chapter)
-    checks = sum(len(e.checks) for e in _exercises(chapter))
+    source = nbio.read(nbio.notebook_path(chapter))
+    exercises = _exercises(chapter)
+    code_points = sum(structure.points(source.cells[i]) for e in exercises for i in e.checks)
+    written_points = sum(structure.points(source.cells[i]) for e in exercises for i in e.answers)
     with Gradebook(f"sqlite:///{tmp_path / 'gradebook.db'}", course_id=f"companion-{edition}") as gradebook:
         ada = gradebook.find_submission_notebook(chapter, chapter, "ada")
         ben = gradebook.find_submission_notebook(chapter, chapter, "ben")
-        assert ada.max_score == ben.max_score == checks > 0
-        assert ada.code_score == ada.max_score and not ada.needs_manual_grade
-        assert ben.code_score == 0
+        assert ada.max_score == ben.max_score == code_points + written_points and code_points > 0
+        # the checks grade themselves; a written answer waits for the teacher
+        assert ada.code_score == code_points and ada.needs_manual_grade == (written_points > 0)
+        assert ben.code_score == 0 and not ben.needs_manual_grade  # an untouched answer scores 0 by itself
         assert all(grade.auto_score == 0 for grade in ben.grades)
 
 
@@ -252,20 +232,20 @@ def test_the_nbgrader_loop_gives_full_marks_and_zero(tmp_path, edition):
 def test_an_exercise_uses_only_the_first_code_cell_and_its_own_cells(chapter):
     nb = nbio.read(nbio.notebook_path(chapter))
     first = structure.first_code_cell(nb)
-    available = _defined_names(nbio.source(nb.cells[first]))
+    available = structure.defined_names(nbio.source(nb.cells[first]))
     in_exercises = set()
     for exercise in structure.exercises(nb):
         code = [nbio.source(nb.cells[i]) for i in exercise.cells if nb.cells[i].cell_type == "code"]
-        own = set().union(set(), *(_defined_names(source) for source in code))
+        own = set().union(set(), *(structure.defined_names(source) for source in code))
         for source in code:
-            missing = _free_names(source) - available - own
+            missing = structure.free_names(source) - available - own
             assert not missing, f"exercise {exercise.number} uses {sorted(missing)} from outside itself"
         in_exercises |= set(exercise.cells)
         later = [i for i in range(exercise.cells[-1] + 1, len(nb.cells))
                  if i not in in_exercises and nb.cells[i].cell_type == "code"
                  and not any(i in e.cells for e in structure.exercises(nb))]
         for i in later:
-            used = _free_names(nbio.source(nb.cells[i])) & (own - available)
+            used = structure.free_names(nbio.source(nb.cells[i])) & (own - available)
             assert not used, f"cell {i} uses {sorted(used)} from exercise {exercise.number}"
 
 

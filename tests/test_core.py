@@ -162,6 +162,26 @@ def test_importing_plot_changes_no_setting_and_setup_does():
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
+def test_setup_gives_lines_the_colour_blind_safe_palette():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+    from matplotlib.colors import to_hex
+
+    from companion import plot
+
+    palette = matplotlib.style.library[plot.COLORBLIND_STYLE]["axes.prop_cycle"].by_key()["color"]
+    assert len(palette) == 10
+    with matplotlib.rc_context():  # the rest of the session keeps its settings
+        matplotlib.rcParams["axes.prop_cycle"] = matplotlib.cycler(color=["#ff0000", "#00ff00"])
+        plot.setup()
+        fig, ax = plt.subplots()
+        lines = [ax.plot([0, 1], [0, k])[0] for k in range(3)]
+        assert [to_hex(line.get_color()) for line in lines] == [to_hex(c) for c in palette[:3]]
+        plt.close(fig)
+
+
 def test_show_displays_a_png_with_its_alt_text(monkeypatch):
     import matplotlib
 
