@@ -373,7 +373,7 @@ def check_mse_gradient(gradient: Callable) -> str:
 
 GRADIENT_FLOW = {
     "a": "Right: by (1.3.3e) each step back multiplies by diag(1 − h²)·W_hh, whose norm is at most ‖W_hh‖₂ = 0.5, "
-         "so 50 steps shrink the gradient by at least 0.5⁵⁰ ≈ 1e-15.",
+         "so 50 steps shrink the gradient by at least 0.5⁵⁰ ≈ 10⁻¹⁵.",
     "b": "clipping only ever shrinks a gradient (it rescales it when its norm exceeds the threshold); it cannot bring "
          "back a contribution that has vanished.",
     "c": "Right: clip_grad_norm_ multiplies the whole gradient by c/‖g‖ when ‖g‖ > c: the step is bounded and its "
