@@ -346,7 +346,8 @@ def check_optimal_discriminator(d_star: Callable) -> str:
                                       "p_data·log D + p_model·log(1 − D) over D for each x."),
     ]
     _compare(_call(d_star, p_data.clone(), p_model.clone(), name="d_star"), expected, "d_star", mistakes)
-    return "Success! D*(x) = p_data(x) / (p_data(x) + p_model(x)); at p_model = p_data it is ½ everywhere."
+    return ("Success! Your D* maximises p_data·log D + p_model·log(1 − D) at every point, as "
+            "companion.gan.optimal_discriminator does; where the two densities are equal it is ½.")
 
 
 def check_mse_gradient(gradient: Callable) -> str:
@@ -372,12 +373,12 @@ def check_mse_gradient(gradient: Callable) -> str:
 
 
 GRADIENT_FLOW = {
-    "a": "Right: by (1.3.3e) each step back multiplies by diag(1 − h²)·W_hh, whose norm is at most ‖W_hh‖₂ = 0.5, "
-         "so 50 steps shrink the gradient by at least 0.5⁵⁰ ≈ 10⁻¹⁵.",
+    "a": "By (1.3.3e) each step back multiplies by diag(1 − h²)·W_hh, whose norm is at most ‖W_hh‖₂, so the "
+         "bound shrinks geometrically with the number of steps.",
     "b": "clipping only ever shrinks a gradient (it rescales it when its norm exceeds the threshold); it cannot bring "
          "back a contribution that has vanished.",
-    "c": "Right: clip_grad_norm_ multiplies the whole gradient by c/‖g‖ when ‖g‖ > c: the step is bounded and its "
-         "direction kept, as the clipping cell of §1.3.3 measured.",
+    "c": "clip_grad_norm_ multiplies the whole gradient by c/‖g‖ when ‖g‖ > c, one factor for every entry, as "
+         "the clipping cell of §1.3.3 measured.",
     "d": "with a linear activation the one-step Jacobian is W_hh itself, and its norm 0.5 still shrinks the gradient "
          "geometrically; tanh' ≤ 1 can only make the product smaller.",
 }
