@@ -8,14 +8,18 @@ Equations, numbered as in notebooks/03_algorithms.ipynb:
     (1.3.2b)  y[n, o, i, j] = b[o] + Σ_c Σ_p Σ_q x̃[n, c, s·i + d·p, s·j + d·q] w[o, c, p, q]
               with x̃ the input zero-padded by p on each side, stride s, dilation d
     (1.3.2c)  H_out = ⌊(H + 2p − d(k − 1) − 1) / s⌋ + 1
-    (1.3.2d)  ∂ℒ/∂x = full correlation of the stride-dilated ∂ℒ/∂y with the flipped, channel-swapped w,
-              zero-extended at the bottom/right when the stride does not divide (H + 2p − d(k − 1) − 1)
-    (1.3.2e)  ∂ℒ/∂w = correlation of x̃ with ∂ℒ/∂y (batch and channels swapped, stride ↔ dilation)
+    (1.3.2d)  ∂ℒ/∂x[n, c, h, v] = Σ_o Σ_p Σ_q ∂ℒ/∂y[n, o, h − p, v − q] w[o, c, p, q]   (stride 1): a full
+              correlation of ∂ℒ/∂y with the kernel rotated by 180°, its channel axes swapped
+    (1.3.2e)  ∂ℒ/∂w[o, c, p, q] = Σ_n Σ_i Σ_j x[n, c, i + p, j + q] ∂ℒ/∂y[n, o, i, j]   (stride 1)
+    (1.3.2f)  with stride s and dilation d: (1.3.2d) on ∂ℒ/∂y with s − 1 zeros between its entries and the
+              kernel dilated by d, zero-extended at the bottom/right when s does not divide (H + 2p − d(k − 1) − 1)
+    (1.3.2g)  with stride s and dilation d: (1.3.2e) as a correlation of x̃ with ∂ℒ/∂y at stride d and
+              dilation s (stride and dilation trade places)
 
 Like every deep learning library, ``conv2d`` computes (1.3.2b), a cross-correlation; "convolution" is
 the customary name. ``conv2d`` builds the im2col matrix with ``Tensor.as_strided`` (a strided view,
 no copy until the reshape) and one matrix product; it is differentiable through autograd, and
-``conv2d_backward`` computes (1.3.2d)–(1.3.2e) by hand with ``conv2d`` itself.
+``conv2d_backward`` computes (1.3.2f)–(1.3.2g) by hand with ``conv2d`` itself.
 """
 
 from __future__ import annotations
@@ -170,7 +174,9 @@ def conv2d(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = No
 
 def conv2d_backward(x: torch.Tensor, weight: torch.Tensor, grad_output: torch.Tensor, stride: Pair = 1,
                     padding: Pair = 0, dilation: Pair = 1) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Eqs. (1.3.2d)–(1.3.2e) by hand: the gradients of ``(conv2d(x, weight, bias, ...) * grad_output).sum()``.
+    """Eqs. (1.3.2f)–(1.3.2g) by hand: the gradients of ``(conv2d(x, weight, bias, ...) * grad_output).sum()``.
+
+    At stride 1 and dilation 1 they are (1.3.2d)–(1.3.2e).
 
     Both gradients are themselves convolutions, computed here with ``conv2d``.
 
@@ -190,7 +196,7 @@ def conv2d_backward(x: torch.Tensor, weight: torch.Tensor, grad_output: torch.Te
     Hp, Wp = H + 2 * pH, W + 2 * pW
     spanH, spanW = dH * (kH - 1), dW * (kW - 1)
 
-    # (1.3.2d) Put ∂ℒ/∂y back on the stride grid (zeros between), pad it fully and correlate with the
+    # (1.3.2f) Put ∂ℒ/∂y back on the stride grid (zeros between), pad it fully and correlate with the
     # flipped kernel, its in/out channels swapped: every x̃ pixel collects from the outputs it fed.
     g = grad_output.new_zeros(N, C_out, sH * (H_out - 1) + 1, sW * (W_out - 1) + 1)
     g[:, :, ::sH, ::sW] = grad_output
@@ -201,7 +207,7 @@ def conv2d_backward(x: torch.Tensor, weight: torch.Tensor, grad_output: torch.Te
     grad_x_pad = F.pad(grad_x_pad, (0, Wp - grad_x_pad.shape[3], 0, Hp - grad_x_pad.shape[2]))
     grad_x = grad_x_pad[:, :, pH: pH + H, pW: pW + W]  # drop the padding: (N, C, H, W)
 
-    # (1.3.2e) ∂ℒ/∂w[o, c, p, q] = Σ_n Σ_i Σ_j x̃[n, c, s·i + d·p, s·j + d·q] ∂ℒ/∂y[n, o, i, j]: a correlation of
+    # (1.3.2g) ∂ℒ/∂w[o, c, p, q] = Σ_n Σ_i Σ_j x̃[n, c, s·i + d·p, s·j + d·q] ∂ℒ/∂y[n, o, i, j]: a correlation of
     # x̃ (batch as channels) with ∂ℒ/∂y (batch as channels) in which stride and dilation trade places.
     x_pad = F.pad(x, (pW, pW, pH, pH)).transpose(0, 1)  # (C, N, Hp, Wp)
     grad_w = conv2d(x_pad, grad_output.transpose(0, 1), stride=(dH, dW), dilation=(sH, sW))  # (C, C_out, ≥kH, ≥kW)

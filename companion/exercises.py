@@ -359,7 +359,7 @@ def check_pooling_and_shifts(answer) -> str:
 # ---------------------------------------------------------------- chapter 3 · §1.3 algorithms
 
 def check_cross_correlation(correlate: Callable) -> str:
-    """Exercise 3.1: ``correlate(x, k)`` -> y(i, j) = Σ_p Σ_q x(i+p, j+q)·k(p, q), the
+    """Exercise 1.3-2: ``correlate(x, k)`` -> y(i, j) = Σ_p Σ_q x(i+p, j+q)·k(p, q), the
     formula of §1.3.2, for x (H, W) and k (P, Q); output (H−P+1, W−Q+1)."""
     from companion.conv import cross_correlate2d
 
@@ -384,7 +384,7 @@ def check_cross_correlation(correlate: Callable) -> str:
 
 
 def check_rnn_step(step: Callable) -> str:
-    """Exercise 3.2: ``step(x_t, h_prev, W_xh, W_hh, b_h)`` -> h_t = tanh(W_hh h_{t−1} + W_xh x_t + b_h)
+    """Exercise 1.3-3: ``step(x_t, h_prev, W_xh, W_hh, b_h)`` -> h_t = tanh(W_hh h_{t−1} + W_xh x_t + b_h)
     for row vectors: x_t (N, D), h_prev (N, H), W_xh (H, D), W_hh (H, H), b_h (H,)."""
     from companion.rnn import rnn_forward
 
@@ -406,11 +406,11 @@ def check_rnn_step(step: Callable) -> str:
         (torch.sigmoid(h0 @ W_hh.T + x[0] @ W_xh.T + b_h), "the book's RNN uses tanh, not the logistic σ."),
     ]
     _compare(got, expected, "step", mistakes, atol=1e-10, rtol=1e-10)
-    return "Success! Your step is equation (1.3.3): it matches one step of companion.rnn.rnn_forward."
+    return "Success! Your step is equation (1.3.3a): it matches one step of companion.rnn.rnn_forward."
 
 
 def check_gaussian_kl(kl: Callable) -> str:
-    """Exercise 3.3: ``kl(mu, logvar)`` -> KL(N(mu, diag(exp(logvar))) ‖ N(0, I)), (N,), summed over
+    """Exercise 1.3-6: ``kl(mu, logvar)`` -> KL(N(mu, diag(exp(logvar))) ‖ N(0, I)), (N,), summed over
     the latent dimensions: the term that §1.3.5 leaves out of the VAE's objective."""
     from companion.vae import gaussian_kl
 
@@ -432,7 +432,7 @@ def check_gaussian_kl(kl: Callable) -> str:
 
 
 def check_optimal_discriminator(d_star: Callable) -> str:
-    """Exercise 3.4: ``d_star(p_data, p_model)`` -> the discriminator that maximises the GAN's
+    """Exercise 1.3-5: ``d_star(p_data, p_model)`` -> the discriminator that maximises the GAN's
     value V(D, G) pointwise (Goodfellow et al. 2014, Proposition 1), for positive densities."""
     from companion.gan import optimal_discriminator
 
@@ -447,11 +447,12 @@ def check_optimal_discriminator(d_star: Callable) -> str:
                                       "p_data·log D + p_model·log(1 − D) over D for each x."),
     ]
     _compare(_call(d_star, p_data.clone(), p_model.clone(), name="d_star"), expected, "d_star", mistakes)
-    return "Success! D*(x) = p_data(x) / (p_data(x) + p_model(x)); at p_model = p_data it is ½ everywhere."
+    return ("Success! Your D* maximises p_data·log D + p_model·log(1 − D) at every point, as "
+            "companion.gan.optimal_discriminator does; where the two densities are equal it is ½.")
 
 
 def check_mse_gradient(gradient: Callable) -> str:
-    """Exercise 3.5: ``gradient(x, y, w)`` -> ∂L/∂w by hand for L(w) = (1/N) Σ_n (x_n·w − y_n)²,
+    """Exercise 1.3-1: ``gradient(x, y, w)`` -> ∂L/∂w by hand for L(w) = (1/N) Σ_n (x_n·w − y_n)²,
     x (N, D), y (N,), w (D,); checked against `companion.backprop.numerical_gradient`."""
     from companion.backprop import numerical_gradient
 
@@ -470,6 +471,24 @@ def check_mse_gradient(gradient: Callable) -> str:
     _compare(_call(gradient, x.clone(), y.clone(), w.clone(), name="gradient"), expected, "gradient", mistakes,
              atol=1e-6, rtol=1e-6)
     return "Success! Your hand-derived gradient matches central finite differences (step 1e-6)."
+
+
+GRADIENT_FLOW = {
+    "a": "By (1.3.3e) each step back multiplies by diag(1 − h²)·W_hh, whose norm is at most ‖W_hh‖₂, so the "
+         "bound shrinks geometrically with the number of steps.",
+    "b": "clipping only ever shrinks a gradient (it rescales it when its norm exceeds the threshold); it cannot bring "
+         "back a contribution that has vanished.",
+    "c": "clip_grad_norm_ multiplies the whole gradient by c/‖g‖ when ‖g‖ > c, one factor for every entry, as "
+         "the clipping cell of §1.3.3 measured.",
+    "d": "with a linear activation the one-step Jacobian is W_hh itself, and its norm 0.5 still shrinks the gradient "
+         "geometrically; tanh' ≤ 1 can only make the product smaller.",
+}
+
+
+def check_gradient_flow(answer) -> str:
+    """Exercise 1.3-4 (concept): which statements about an RNN with ‖W_hh‖₂ = 0.5, trained on 60 steps with a loss
+    on the last output, hold? ``answer`` is a list of option letters (several are right)."""
+    return check_choice(answer, GRADIENT_FLOW, correct=["a", "c"], what="your list")
 
 
 # ---------------------------------------------------------------- chapter 4 · §1.4 code examples
@@ -733,7 +752,8 @@ def check_vae_statements(answer) -> str:
 CHECKS = {
     1: [check_neuron, check_nearest_neighbour, check_smoothed_probabilities, check_bernoulli_total, check_history],
     2: [check_parameter_count, check_conv_output_size, check_sine_recurrence, check_pooling_and_shifts],
-    3: [check_cross_correlation, check_rnn_step, check_gaussian_kl, check_optimal_discriminator, check_mse_gradient],
+    3: [check_cross_correlation, check_rnn_step, check_gaussian_kl, check_optimal_discriminator, check_mse_gradient,
+        check_gradient_flow],
     4: [check_flatten_size, check_discriminator_loss, check_generator_loss],
     5: [check_fgsm, check_shift],
     6: [check_negative_elbo, check_cnn_symmetries, check_game_value, check_vae_statements],

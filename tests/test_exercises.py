@@ -216,6 +216,20 @@ def test_mse_gradient():
     _fails(ex.check_mse_gradient, lambda x, y, w: -2 * (x @ w - y) @ x / len(y), "sign")
 
 
+def test_gradient_flow():
+    message = _passes(ex.check_gradient_flow, ["a", "c"])
+    assert "(1.3.3e)" in message and "c/‖g‖" in message
+    assert not any(f"({key})" in message or f"'{key}'" in message for key in "abcd")  # explains, names no option
+    _passes(ex.check_gradient_flow, ("C", "a"))
+    _fails(ex.check_gradient_flow, ["a"], "misses 1 more")
+    _fails(ex.check_gradient_flow, ["a", "b", "c"], "'b'", "only ever shrinks")
+    _fails(ex.check_gradient_flow, ["c", "d"], "'d'", "Jacobian is W_hh itself")
+    message = _fails(ex.check_gradient_flow, ["b", "d"])
+    assert ex.GRADIENT_FLOW["a"] not in message and ex.GRADIENT_FLOW["c"] not in message  # no answer given away
+    _fails(ex.check_gradient_flow, "a", "list of option keys")
+    _fails(ex.check_gradient_flow, ["e"], "not one of the options")
+
+
 # chapter 4
 
 def test_flatten_size():
