@@ -576,8 +576,8 @@ def _tiny_classifier() -> nn.Module:
 
 
 def check_fgsm(attack: Callable) -> str:
-    """Exercise 5.1: ``attack(model, images, labels, epsilon)`` -> adversarial images by the fast
-    gradient sign method, equation (5.1), clipped to [0, 1]."""
+    """Exercise 1.5-1: ``attack(model, images, labels, epsilon)`` -> adversarial images by the fast
+    gradient sign method, eq. (1.5.5), clipped to [0, 1]."""
     from companion.data import load_digits
     from companion.robustness import fgsm
 
@@ -607,7 +607,7 @@ def check_fgsm(attack: Callable) -> str:
 
 
 def check_shift(shift: Callable) -> str:
-    """Exercise 5.2: ``shift(images, dy, dx)`` -> images (N, C, H, W) translated by dy rows down and
+    """Exercise 1.5-2: ``shift(images, dy, dx)`` -> images (N, C, H, W) translated by dy rows down and
     dx columns right, filling with 0 (the background); nothing wraps around."""
     from companion.data import load_digits
     from companion.robustness import shift_images
@@ -624,6 +624,82 @@ def check_shift(shift: Callable) -> str:
         got = _call(shift, images.clone(), dy, dx, name="shift")
         _compare(got, expected, f"shift(images, dy={dy}, dx={dx})", mistakes, atol=1e-12, rtol=0)
     return "Success! Your shift matches companion.robustness.shift_images in four directions."
+
+
+def check_shard_average(combine: Callable) -> str:
+    """Exercise 1.5-3: ``combine(gradients, sizes)`` -> the mean gradient over all examples, from the
+    mean gradients (each a tensor of one shape) of shards of ``sizes`` examples, as in eq. (1.5.1)."""
+    g = _generator(15)
+    x = torch.randn(12, 5, generator=g, dtype=torch.float64)
+    y = torch.randn(12, generator=g, dtype=torch.float64)
+    w = torch.randn(5, generator=g, dtype=torch.float64)
+
+    def mean_gradient(rows: slice) -> torch.Tensor:  # of the squared error of a linear model, by autograd
+        weight = w.clone().requires_grad_(True)
+        (grad,) = torch.autograd.grad(((x[rows] @ weight - y[rows]) ** 2).mean(), weight)
+        return grad
+
+    for sizes in ((6, 6), (3, 9), (2, 4, 6)):
+        edges = np.cumsum((0,) + sizes)
+        shards = [mean_gradient(slice(a, b)) for a, b in zip(edges[:-1], edges[1:], strict=True)]
+        expected = mean_gradient(slice(0, 12))
+        mistakes = [
+            (sum(shards) / len(shards), "a plain average of the shard means weighs every shard alike; that is the "
+                                        "mean over all examples only when the shards are equally large."),
+            (sum(shards), "a sum of the shard means counts each shard's mean once: weigh each by its share of the "
+                          "examples."),
+            (sum(n * s for n, s in zip(sizes, shards, strict=True)),
+             "Σ n_r · g_r is the gradient of the summed loss; the mean divides it by the number of examples."),
+        ]
+        got = _call(combine, [s.clone() for s in shards], list(sizes), name="combine")
+        _compare(got, expected, f"combine for shards of {list(sizes)} examples", mistakes, atol=1e-10, rtol=1e-10)
+    return ("Success! Your combination equals the gradient over all the examples for shards of equal and of unequal "
+            "sizes. Now say in words when the plain average of DistributedDataParallel is enough.")
+
+
+def check_separable_fraction(fraction: Callable) -> str:
+    """Exercise 1.5-4: ``fraction(c_in, c_out, k)`` -> the weights of a depthwise-separable k×k
+    convolution from c_in to c_out channels as a fraction of an ordinary one's (biases aside), eq. (1.5.2)."""
+    from companion.compact import SeparableConv2d
+
+    for c_in, c_out, k in ((32, 64, 3), (3, 16, 5), (8, 8, 1), (64, 128, 3)):
+        plain = nn.Conv2d(c_in, c_out, k, bias=False).weight.numel()
+        separable = SeparableConv2d(c_in, c_out, k, padding=0)
+        counted = separable.depthwise.weight.numel() + separable.pointwise.weight.numel()
+        expected = counted / plain
+        got = _number(_call(fraction, c_in, c_out, k, name="fraction"), f"fraction({c_in}, {c_out}, {k})")
+        slips = [
+            (1 / k**2, "you counted only the pointwise 1×1 part; the depthwise part has k² weights per input channel."),
+            (1 / c_out, "you counted only the depthwise part; the 1×1 convolution mixes c_in channels into each of "
+                        "c_out."),
+            (1 / expected, "that is the inverse: separable weights divided by ordinary ones, not the other way round."),
+            ((k * c_in + c_in * c_out) / (k**2 * c_in * c_out), "a k×k depthwise filter has k² weights, not k."),
+        ]
+        if not math.isclose(got, expected, rel_tol=1e-9):
+            for value, hint in slips:
+                if math.isclose(got, value, rel_tol=1e-9):
+                    _fail(f"fraction({c_in}, {c_out}, {k}) = {got:.4g} is what a common slip gives.", hint)
+            _fail(f"fraction({c_in}, {c_out}, {k}) = {got:.4g} does not match the weights of the layers",
+                  "count the weights of each part: the depthwise k×k convolution (one filter per input channel) "
+                  "and the pointwise 1×1 convolution; divide by k²·c_in·c_out.")
+    return ("Success! Your fraction matches the weights of real depthwise-separable layers for four shapes of "
+            "convolution. Now use it to explain the counts of §1.5.1 (2).")
+
+
+def check_data_parallel_cost(answer) -> str:
+    """Exercise 1.5-5 (concept): which explanations of a two-process run that is slower per step than
+    one process hold? A list of option letters."""
+    return check_choice(answer, {
+        "a": "Every step the processes exchange all 155,530 gradients and then wait for each other: a fixed "
+             "cost that halving the batch does not reduce.",
+        "b": "By eq. (1.5.1) the two processes take exactly the steps that one process takes on the combined "
+             "batch (the notebook checks it), so no extra steps are needed.",
+        "c": "A step on 32 images costs more than half a step on 64: the fixed cost of each layer's call "
+             "does not shrink with the batch, so splitting a small batch saves little compute.",
+        "d": "gloo talks over this machine's loopback interface; nothing leaves the machine.",
+        "e": "The two processes share two cores with the notebook's kernel and whatever else runs: they can wait "
+             "for a core, and the slower one holds the other up at every all-reduce.",
+    }, correct=["a", "c", "e"], what="your list")
 
 
 # ---------------------------------------------------------------- chapter 6 · §1.6 FAQ
@@ -755,7 +831,7 @@ CHECKS = {
     3: [check_cross_correlation, check_rnn_step, check_gaussian_kl, check_optimal_discriminator, check_mse_gradient,
         check_gradient_flow],
     4: [check_flatten_size, check_discriminator_loss, check_generator_loss],
-    5: [check_fgsm, check_shift],
+    5: [check_fgsm, check_shift, check_shard_average, check_separable_fraction, check_data_parallel_cost],
     6: [check_negative_elbo, check_cnn_symmetries, check_game_value, check_vae_statements],
 }
 """The self-checks of each chapter's exercises, by chapter number."""

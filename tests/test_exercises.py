@@ -299,6 +299,41 @@ def test_shift():
     _fails(ex.check_shift, lambda x, dy, dx: _shift(x, -dy, -dx), "direction")
 
 
+def test_shard_average():
+    def weighted(gradients, sizes):
+        return sum(n * g for n, g in zip(sizes, gradients, strict=True)) / sum(sizes)
+
+    _passes(ex.check_shard_average, weighted)
+    _passes(ex.check_shard_average, lambda gs, ns: torch.stack(gs).T @ torch.tensor(ns, dtype=gs[0].dtype) / sum(ns))
+    _fails(ex.check_shard_average, lambda gs, ns: sum(gs) / len(gs), "equally large")
+    _fails(ex.check_shard_average, lambda gs, ns: sum(gs), "share of the examples")
+    _fails(ex.check_shard_average, lambda gs, ns: sum(n * g for n, g in zip(ns, gs, strict=True)), "summed loss")
+    _fails(ex.check_shard_average, lambda gs, ns: gs[0], "off by up to")
+    _fails(ex.check_shard_average, lambda gs, ns: gs, "should return a torch.Tensor")
+
+
+def test_separable_fraction():
+    _passes(ex.check_separable_fraction, lambda c_in, c_out, k: (k**2 * c_in + c_in * c_out) / (k**2 * c_in * c_out))
+    _passes(ex.check_separable_fraction, lambda c_in, c_out, k: 1 / c_out + 1 / k**2)
+    _fails(ex.check_separable_fraction, lambda c_in, c_out, k: 1 / k**2, "only the pointwise")
+    _fails(ex.check_separable_fraction, lambda c_in, c_out, k: 1 / c_out, "only the depthwise")
+    _fails(ex.check_separable_fraction, lambda c_in, c_out, k: 1 / (1 / c_out + 1 / k**2), "inverse")
+    _fails(ex.check_separable_fraction, lambda c_in, c_out, k: (k * c_in + c_in * c_out) / (k**2 * c_in * c_out),
+           "not k")
+    _fails(ex.check_separable_fraction, lambda c_in, c_out, k: 0.5, "does not match")
+    _fails(ex.check_separable_fraction, lambda c_in, c_out, k: "1/8", "should be a number")
+
+
+def test_data_parallel_cost():
+    message = _passes(ex.check_data_parallel_cost, ["a", "c", "e"])
+    assert "all-reduce" in message
+    _passes(ex.check_data_parallel_cost, ["E", "c", "A"])
+    _fails(ex.check_data_parallel_cost, ["a", "b", "c", "e"], "(b)", "eq. (1.5.1)")
+    _fails(ex.check_data_parallel_cost, ["a", "c"], "misses 1 more")
+    _fails(ex.check_data_parallel_cost, ["d"], "loopback")
+    _fails(ex.check_data_parallel_cost, "a", "list of option keys")
+
+
 # chapter 6
 
 def test_negative_elbo():
