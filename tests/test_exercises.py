@@ -169,6 +169,34 @@ def test_generator_loss():
     _fails(ex.check_generator_loss, lambda f: -bce(f, torch.zeros_like(f)), "saturating")
 
 
+def test_bce_logit_gradient():
+    message = _passes(ex.check_bce_logit_gradient, lambda z, y: torch.sigmoid(z) - y)
+    assert "σ(z) − y" in message
+    _passes(ex.check_bce_logit_gradient, lambda z, y: torch.special.expit(z) - y)
+    _fails(ex.check_bce_logit_gradient, lambda z, y: y - torch.sigmoid(z), "sign is flipped")
+    _fails(ex.check_bce_logit_gradient, lambda z, y: torch.sigmoid(z) * (1 - torch.sigmoid(z)), "dσ/dz alone")
+    _fails(ex.check_bce_logit_gradient, lambda z, y: (torch.sigmoid(z) - y) / len(z), "batch mean")
+
+    def unsimplified(z, y):  # ∂ℓ/∂s · ds/dz, written out without cancelling: 0/0 where σ rounds to 0 or 1
+        s = torch.sigmoid(z)
+        return (-(y / s) + (1 - y) / (1 - s)) * s * (1 - s)
+
+    _fails(ex.check_bce_logit_gradient, unsimplified, "nan or inf", "Simplify first")
+    _fails(ex.check_bce_logit_gradient, lambda z, y: torch.sigmoid(z) - y.round(), "off by up to")
+    _fails(ex.check_bce_logit_gradient, lambda z, y: 1 / 0, "ZeroDivisionError")
+
+
+def test_selection_bias():
+    message = _passes(ex.check_selection_bias, "b")
+    assert "validation split" in message
+    _passes(ex.check_selection_bias, " B ")
+    _fails(ex.check_selection_bias, "a", "largest of five noisy scores")
+    _fails(ex.check_selection_bias, "c", "through the choice")
+    _fails(ex.check_selection_bias, "d", "0.28 %")
+    _fails(ex.check_selection_bias, "e", "not one of the options")
+    _fails(ex.check_selection_bias, 2, "one option key")
+
+
 # chapter 5
 
 def _fgsm(model, x, y, eps, sign=1.0, clip=True, use_sign=True):
