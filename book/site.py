@@ -125,6 +125,19 @@ def widget_free(nb, note: str):
     return nb
 
 
+OUTSIDE_LINK = re.compile(r"\[([^\]]+)\]\((?:\.\./)+([^)#\s]+)\)")  # [text](../README.md): a file of the repository
+
+
+def repository_links_as_text(nb):
+    """A copy of ``nb`` whose links to repository files outside the notebooks (the README, CONTRIBUTING.md)
+    name the file instead: the site holds the notebooks only, so such a link would lead nowhere."""
+    nb = nbio.clone(nb)
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            cell.source = OUTSIDE_LINK.sub(lambda m: f"{m.group(1)} (`{m.group(2)}`)", nbio.source(cell))
+    return nb
+
+
 def alt_texts(nb) -> dict[str, str]:
     """sha256 of each PNG output -> its alt text (``output.metadata["image/png"]["alt"]``, as plot.show stores it)."""
     texts = {}
@@ -152,7 +165,7 @@ def stage(code: str, srcdir: Path) -> dict[str, str]:
     for chapter in nbio.CHAPTERS:
         nb = nbio.read(nbio.notebook_path(chapter, code))
         texts.update(alt_texts(nb))
-        nbio.write(widget_free(nb, edition.widget_note), srcdir / f"{chapter}.ipynb")
+        nbio.write(repository_links_as_text(widget_free(nb, edition.widget_note)), srcdir / f"{chapter}.ipynb")
     return texts
 
 

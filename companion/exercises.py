@@ -92,7 +92,7 @@ def _generator(seed: int = 0) -> torch.Generator:
 # ---------------------------------------------------------------- chapter 1 · §1.1 background
 
 def check_neuron(neuron: Callable) -> str:
-    """Exercise 1.1: ``neuron(x, w, b)`` = σ(x·w + b), the logistic neuron, for x (N, D), w (D,), b a float."""
+    """Exercise 1.1-1: ``neuron(x, w, b)`` = σ(x·w + b), the logistic neuron, for x (N, D), w (D,), b a float."""
     from companion.backprop import MLP
 
     g = _generator(1)
@@ -116,7 +116,7 @@ def check_neuron(neuron: Callable) -> str:
 
 
 def check_nearest_neighbour(classify: Callable) -> str:
-    """Exercise 1.2: ``classify(train_x, train_y, test_x)`` -> predicted labels (M,) of the
+    """Exercise 1.1-2: ``classify(train_x, train_y, test_x)`` -> predicted labels (M,) of the
     1-nearest-neighbour rule (Euclidean distance between the flattened images)."""
     from companion.data import load_digits
     from companion.metrics import nearest_neighbour_distances
@@ -150,10 +150,61 @@ def check_nearest_neighbour(classify: Callable) -> str:
             f"{len(test_y)} test digits, with no training at all.")
 
 
+def check_pixel_probabilities(best_probabilities: Callable) -> str:
+    """Exercise 1.1-3: ``best_probabilities(images)`` -> the (C, H, W) probabilities p of the
+    independent-pixel model that minimise its mean Bernoulli cross-entropy on ``images`` (N, C, H, W),
+    −(1/N) Σ_n Σ_i [x_ni log p_i + (1 − x_ni) log(1 − p_i)], derived by setting ∂/∂p_i to zero."""
+    from companion.data import load_digits
+
+    images, _ = load_digits("train")
+    images = images[:400].double()  # a fixed subset: the answer must follow the data it is given
+    expected = images.mean(dim=0)  # (C, H, W)
+    got = _as_tensor(_call(best_probabilities, images.clone(), name="best_probabilities"), "best_probabilities")
+    if got.shape != expected.shape:
+        hint = ("one probability per image is not the model: each PIXEL gets its own p_i, the same for every "
+                "image." if got.shape == (len(images),) else
+                "one p for the whole image ignores that the border is blank and the centre inked: each pixel "
+                "i has its own p_i." if got.numel() == 1 else
+                "return one probability per pixel position, shaped like one image.")
+        _fail(f"best_probabilities returned shape {tuple(got.shape)}, expected {tuple(expected.shape)}", hint)
+    mistakes = [
+        (images.median(dim=0).values, "the median minimises an absolute error, not this cross-entropy: "
+                                       "differentiate the cross-entropy itself."),
+        ((expected > 0.5).double(), "rounding to 0 or 1 makes log p or log(1 − p) infinite on the pixels that "
+                                    "disagree; the optimum is a probability strictly between them."),
+        (torch.full_like(expected, 0.5), "p = ½ is the best guess with no data; set the derivative of the "
+                                         "cross-entropy over the N images to zero."),
+    ]
+    _compare(got, expected, "best_probabilities", mistakes, atol=1.5e-3, rtol=0.0,
+             hint="write the cross-entropy of one pixel over the N images, differentiate in p_i and solve.")
+    return ("Success! Setting the derivative to zero gives the pixel's mean intensity over the training images. "
+            "A pixel that is never inked in training gets p = 0, and a test digit with ink there would cost "
+            "−log 0 = ∞ nats: companion.vae.pixel_means therefore keeps p in [0.001, 0.999].")
+
+
+def check_elbo_meaning(answer) -> str:
+    """Exercise 1.1-4: what is the VAE's "−ELBO of about 24 nats per test digit"? One of the options
+    a–d of the exercise; the feedback of a wrong one says why it is wrong."""
+    feedback = {
+        "a": "even for a likelihood the ELBO is only a lower bound on log p(x), never equal to it unless the "
+             "encoder's q(z | x) is the exact posterior; and these pixels are not what a Bernoulli "
+             "likelihood describes.",
+        "b": "that holds for binary pixels. These pixels take 17 grey levels in [0, 1], and Bernoulli "
+             "probabilities of grey levels are not a normalised distribution over the images: no −log p(x) "
+             "of the images stands behind the number (§1.3.5).",
+        "c": "For grey-level pixels the Bernoulli term is a cross-entropy with a floor above zero (the "
+             "pixels' own binary entropies), so the number ranks the VAE against the independent-pixel "
+             "model, which is scored the same way, and nothing more.",
+        "d": "a code length needs a normalised probability distribution over the images being coded; the "
+             "Bernoulli probabilities of grey-level images are not one.",
+    }
+    return check_choice(answer, feedback, "c", what="your answer")
+
+
 # ---------------------------------------------------------------- chapter 2 · §1.2 core concepts
 
 def check_parameter_count(count_parameters: Callable) -> str:
-    """Exercise 2.1: ``count_parameters(sizes)`` -> the number of weights and biases of a fully
+    """Exercise 1.2-1: ``count_parameters(sizes)`` -> the number of weights and biases of a fully
     connected network with layer widths ``sizes`` (input first)."""
     from companion.backprop import MLP
 
@@ -174,7 +225,7 @@ def check_parameter_count(count_parameters: Callable) -> str:
 
 
 def check_conv_output_size(output_size: Callable) -> str:
-    """Exercise 2.2: ``output_size(n, kernel_size, stride, padding, dilation)`` -> the side of a
+    """Exercise 1.2-2: ``output_size(n, kernel_size, stride, padding, dilation)`` -> the side of a
     convolution's output, which `companion.conv.conv_output_size` computes."""
     from companion.conv import conv_output_size
 
@@ -202,6 +253,72 @@ def check_conv_output_size(output_size: Callable) -> str:
     first = next(i for i, (a, b) in enumerate(zip(got, expected, strict=True)) if a != b)
     n, k, s, p, d = cases[first]
     _fail(f"output_size(n={n}, kernel_size={k}, stride={s}, padding={p}, dilation={d}) returned {got[first]}", hint)
+
+
+def check_sine_recurrence(coefficients: Callable) -> str:
+    """Exercise 1.2-3 (§1.2.4): ``coefficients(omega)`` -> (a, b) such that every sine wave
+    x_t = sin(ω t + φ) obeys x_{t+1} = a·x_t + b·x_{t−1} exactly, whatever its phase φ.
+
+    The check runs the student's recurrence on waves of several frequencies and phases; the
+    right (a, b) reproduce them to rounding, and no other pair does for more than one phase.
+    """
+    g = _generator(2)
+    omegas = [0.1, 2 * math.pi / 25, 0.9, 1.7, 2.8]
+    phases = torch.rand(16, generator=g, dtype=torch.float64) * 2 * math.pi
+    t = torch.arange(40, dtype=torch.float64)[:, None]
+    worst = 0.0
+    for omega in omegas:
+        answer = _call(coefficients, omega, name="coefficients")
+        if not isinstance(answer, (tuple, list)) or len(answer) != 2:
+            _fail(f"coefficients({omega:.3f}) returned {answer!r}, expected a pair (a, b)",
+                  "return two numbers: the weight of x_t and the weight of x_(t-1).")
+        a, b = (_number_or_fail(value, f"coefficients({omega:.3f})") for value in answer)
+        wave = torch.sin(omega * t + phases)  # (T, phases)
+        predicted = a * wave[1:-1] + b * wave[:-2]  # x_{t+1} from x_t and x_{t-1}
+        error = (predicted - wave[2:]).abs().max().item()
+        worst = max(worst, error)
+        if error > 1e-6:  # float32 arithmetic in the answer is fine
+            c = math.cos(omega)
+            if abs(a - c) < 1e-6 and abs(b) < 1e-6:
+                hint = ("a·x_t alone is the best memoryless guess of §1.2.4, right only on average; "
+                        "the exact rule needs x_(t-1) as well.")
+            elif abs(b - 1) < 1e-6:
+                hint = "check the sign of b: write sin(θ + ω) and sin(θ − ω) with the addition formula and add them."
+            elif abs(b + 1) < 1e-6:
+                hint = ("b is right; for a, expand sin(θ + ω) + sin(θ − ω) with the addition formula and see "
+                        "which terms cancel.")
+            else:
+                hint = ("write θ = ω t + φ, expand sin(θ + ω) and sin(θ − ω) with the addition formula, and "
+                        "add the two: the terms in cos θ cancel.")
+            _fail(f"with ω = {omega:.3f} your recurrence misses the wave by up to {error:.3g}", hint)
+    return (f"Success! Your recurrence continues sine waves of {len(omegas)} frequencies and "
+            f"{len(phases)} phases each, to within 1e-6: two remembered values determine the whole wave.")
+
+
+def _number_or_fail(value, where: str) -> float:
+    if isinstance(value, torch.Tensor) and value.numel() == 1:
+        value = value.item()
+    elif isinstance(value, (np.generic, np.ndarray)) and np.size(value) == 1:
+        value = value.item()
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        _fail(f"{where} holds {value!r}, expected finite numbers", "a and b are plain numbers that depend on ω.")
+    return float(value)
+
+
+def check_pooling_and_shifts(answer) -> str:
+    """Exercise 1.2-4 (§1.2.3): which statements about shifting the input of a digit CNN hold?
+    ``answer`` is a list of option keys ("select all that apply")."""
+    options = {
+        "a": "A convolution applies one kernel at every position, so shifting the input shifts its feature "
+             "maps by the same amount, away from the border (equivariance, measured in §1.2.3).",
+        "b": "Weight sharing stops at the fully connected layers, which hold a weight for every position; "
+             "§1.2.3 measured what a 2-pixel shift does to the test accuracy.",
+        "c": "Averaging over all positions discards where a feature is, so a small shift of the input "
+             "changes the average only through the border (invariance, measured in §1.2.3).",
+        "d": "Look at the robustness measurement of §1.2.3: what did a rotation by 90° do to the accuracy?",
+        "e": "Compare the relative change after 4×4 max pooling, measured in §1.2.3, with zero.",
+    }
+    return check_choice(answer, options, correct={"a", "c"}, what="your selection")
 
 
 # ---------------------------------------------------------------- chapter 3 · §1.3 algorithms
@@ -505,9 +622,9 @@ def check_shift(shift: Callable) -> str:
 # ---------------------------------------------------------------- chapter 6 · §1.6 FAQ
 
 def check_negative_elbo(neg_elbo: Callable) -> str:
-    """Exercise 6.1 (§1.6.4, what a VAE is): ``neg_elbo(x, logits, mu, logvar)`` -> −ELBO per
-    image (N,) in nats: the Bernoulli cross-entropy of x (N, 1, 8, 8) under the decoder's logits,
-    summed over pixels, plus KL(q(z|x) ‖ N(0, I))."""
+    """Exercise 1.6-1 (§1.6.4, what a VAE is): ``neg_elbo(x, logits, mu, logvar)`` -> −ELBO per
+    image (N,) in nats, eq. (1.3.5a): the Bernoulli cross-entropy of x (N, 1, 8, 8) under the decoder's
+    logits, summed over pixels, plus KL(q(z|x) ‖ N(0, I)), eq. (1.3.5b)."""
     from companion.vae import gaussian_kl
 
     g = _generator(10)
@@ -546,7 +663,7 @@ def measure_equivariance(transform: Callable[[torch.Tensor], torch.Tensor], seed
 
 
 def check_cnn_symmetries(answers: dict) -> str:
-    """Exercise 6.2 (§1.6.2): answer ``{"translation": bool, "rotation": bool, "scaling": bool}``:
+    """Exercise 1.6-2 (§1.6.2): answer ``{"translation": bool, "rotation": bool, "scaling": bool}``:
     is a convolution layer equivariant to that transform of the image (transform, then convolve =
     convolve, then transform)? The check measures it with `measure_equivariance`."""
     from companion.robustness import rotate_images, scale_images, shift_images
@@ -576,14 +693,63 @@ def check_cnn_symmetries(answers: dict) -> str:
                                                                                      errors["scaling"])
 
 
+def check_game_value(value) -> str:
+    """Exercise 1.6-3 (§1.6.3, derivation): the value V(D*, G) of the GAN's game, eq. (1.3.4a) at the best
+    discriminator (1.3.4b), in nats, for p_data = (½, ½, 0) and p_G = (0, ½, ½) on three points a, b, c."""
+    p_data = torch.tensor([0.5, 0.5, 0.0], dtype=torch.float64)
+    p_model = torch.tensor([0.0, 0.5, 0.5], dtype=torch.float64)
+    d_star = p_data / (p_data + p_model)
+    # 0·log 0 = 0: a point without mass under a distribution adds nothing to its expectation
+    real = torch.where(p_data > 0, p_data * torch.log(d_star), torch.zeros_like(p_data)).sum().item()
+    fake = torch.where(p_model > 0, p_model * torch.log1p(-d_star), torch.zeros_like(p_model)).sum().item()
+    expected = real + fake
+    return check_number(
+        value, expected, rtol=1e-3,
+        mistakes=[
+            (-math.log(4), "−log 4 is the value when p_G = p_data, where D* = ½ everywhere; here the two "
+                           "distributions differ at a and c, so compute D* point by point with eq. (1.3.4b)."),
+            (0.0, "0 is the value for two distributions that share no point (their JSD is log 2); these two "
+                  "share the point b."),
+            (expected / math.log(2), "the game is measured in nats: use the natural logarithm (math.log), "
+                                     "not log base 2."),
+            (real, "you kept only the first expectation of eq. (1.3.4a); V adds E_data[log D(x)] and "
+                   "E_G[log(1 − D(x))]."),
+        ],
+        hint="D* = p_data / (p_data + p_G) at each of a, b, c; then V = Σ p_data·log D* + Σ p_G·log(1 − D*), "
+             "where a point without mass contributes 0 (0·log 0 = 0).",
+        explanation="D* is 1 at a, ½ at b and 0 at c: where both distributions put mass, the best discriminator "
+                    "can only guess. Eq. (1.3.4c) agrees: the JSD of these two is ½·log 2, since half of the "
+                    "mass is shared.",
+        what="value")
+
+
+VAE_STATEMENTS = {
+    "a": "The encoder outputs the mean μ(x) and the variance σ²(x) of a distribution q(z | x), and a code is drawn "
+         "from it; one vector per image is a plain autoencoder.",
+    "b": "The KL term pulls every q(z | x) towards N(0, I), so the decoder is trained on codes where the prior "
+         "draws; §1.6.4 measured how much closer its random samples come to real digits.",
+    "c": "That is the textbook's §1.3.5. Both networks follow the gradient of one objective, the ELBO (1.3.5a), "
+         "at every step.",
+    "d": "Without the KL term each code may say more about its digit, so reconstructions improve, but the codes "
+         "spread far beyond N(0, I) (§1.6.4).",
+    "e": "The reparameterisation z = μ + σ·ε (ε ~ N(0, I)) makes the code a differentiable function of μ and σ, "
+         "so one backward pass reaches both networks.",
+}
+"""Exercise 1.6-4's statements (the task lists them) and the feedback each one gets."""
+
+
+def check_vae_statements(answer) -> str:
+    """Exercise 1.6-4 (§1.6.4, concept): the keys of every true statement about a VAE, e.g. ``["a", "c"]``."""
+    return check_choice(answer, VAE_STATEMENTS, {"b", "d", "e"}, what="answer")
+
 CHECKS = {
-    1: [check_neuron, check_nearest_neighbour],
-    2: [check_parameter_count, check_conv_output_size],
+    1: [check_neuron, check_nearest_neighbour, check_pixel_probabilities, check_elbo_meaning],
+    2: [check_parameter_count, check_conv_output_size, check_sine_recurrence, check_pooling_and_shifts],
     3: [check_cross_correlation, check_rnn_step, check_gaussian_kl, check_optimal_discriminator, check_mse_gradient],
     4: [check_flatten_size, check_discriminator_loss, check_generator_loss, check_bce_logit_gradient,
         check_selection_bias],
     5: [check_fgsm, check_shift],
-    6: [check_negative_elbo, check_cnn_symmetries],
+    6: [check_negative_elbo, check_cnn_symmetries, check_game_value, check_vae_statements],
 }
 """The self-checks of each chapter's exercises, by chapter number."""
 

@@ -207,20 +207,24 @@ def test_the_nbgrader_loop_gives_full_marks_and_zero(tmp_path, edition):
     blank = nbio.read(tmp_path / "release" / chapter / f"{chapter}.ipynb")
     complete = nbio.clone(blank)
     for ours, theirs in zip(complete.cells, teacher.cells, strict=True):
-        if structure.SOLUTION in nbio.tags(theirs):
+        if structure.SOLUTION in nbio.tags(theirs) or structure.ANSWER in nbio.tags(theirs):
             ours.source = theirs.source
     for student, nb in (("ada", complete), ("ben", blank)):
         folder = tmp_path / "submitted" / student / chapter
         nbio.write(nb, folder / f"{chapter}.ipynb")
         (folder / "timestamp.txt").write_text("2026-11-29 09:00:00.000000 UTC", encoding="utf-8")
     classroom.nbgrader(tmp_path, "autograde", chapter)
-    checks = sum(len(e.checks) for e in _exercises(chapter))
+    source = nbio.read(nbio.notebook_path(chapter))
+    exercises = _exercises(chapter)
+    code_points = sum(structure.points(source.cells[i]) for e in exercises for i in e.checks)
+    written_points = sum(structure.points(source.cells[i]) for e in exercises for i in e.answers)
     with Gradebook(f"sqlite:///{tmp_path / 'gradebook.db'}", course_id=f"companion-{edition}") as gradebook:
         ada = gradebook.find_submission_notebook(chapter, chapter, "ada")
         ben = gradebook.find_submission_notebook(chapter, chapter, "ben")
-        assert ada.max_score == ben.max_score == checks > 0
-        assert ada.code_score == ada.max_score and not ada.needs_manual_grade
-        assert ben.code_score == 0
+        assert ada.max_score == ben.max_score == code_points + written_points and code_points > 0
+        # the checks grade themselves; a written answer waits for the teacher
+        assert ada.code_score == code_points and ada.needs_manual_grade == (written_points > 0)
+        assert ben.code_score == 0 and not ben.needs_manual_grade  # an untouched answer scores 0 by itself
         assert all(grade.auto_score == 0 for grade in ben.grades)
 
 

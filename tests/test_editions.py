@@ -42,8 +42,14 @@ def test_code_cells_and_outputs_are_the_english_ones(chapter, english):
     assert chinese.metadata == english[chapter].metadata
 
 
-@pytest.mark.xfail(strict=True, reason="the Chinese translation is being written")
-@pytest.mark.parametrize("chapter", CHAPTERS)
+# Chapters whose translation is still being written: expected to fail, strictly, so that a chapter whose
+# translation is complete must leave this set (and is then tested like every other).
+TRANSLATING = {"03_algorithms", "04_code_examples", "05_future_and_challenges"}
+
+
+@pytest.mark.parametrize("chapter", [
+    pytest.param(chapter, marks=pytest.mark.xfail(strict=True, reason="the Chinese translation is being written"))
+    if chapter in TRANSLATING else chapter for chapter in CHAPTERS])
 def test_every_markdown_cell_has_a_current_translation(chapter, english):
     state = zh.status(chapter, english[chapter])
     assert state.complete, (f"{chapter}: {state.current}/{state.cells} current; missing {state.missing}, "

@@ -61,6 +61,36 @@ def test_nearest_neighbour():
     _fails(ex.check_nearest_neighbour, lambda a, b, c: _nearest(a, b, c)[:10], "one label per test image")
 
 
+
+def test_pixel_probabilities():
+    message = _passes(ex.check_pixel_probabilities, lambda x: x.mean(dim=0))
+    assert "mean intensity" in message
+    _passes(ex.check_pixel_probabilities, lambda x: x.mean(dim=0).clamp(1e-3, 1 - 1e-3))  # pixel_means' clamp
+    _passes(ex.check_pixel_probabilities, lambda x: x.sum(dim=0) / len(x))
+    _fails(ex.check_pixel_probabilities, lambda x: x.median(dim=0).values, "median")
+    _fails(ex.check_pixel_probabilities, lambda x: (x.mean(dim=0) > 0.5).double(), "rounding to 0 or 1")
+    _fails(ex.check_pixel_probabilities, lambda x: torch.full_like(x[0], 0.5), "best guess with no data")
+    _fails(ex.check_pixel_probabilities, lambda x: x.mean(), "each pixel")
+    _fails(ex.check_pixel_probabilities, lambda x: x.mean(dim=(1, 2, 3)), "one probability per image")
+    _fails(ex.check_pixel_probabilities, lambda x: x.mean(dim=0) ** 2, "off by up to")
+    _fails(ex.check_pixel_probabilities, lambda x: x.mean(dim=0)[0], "shaped like one image")
+
+
+def test_elbo_meaning():
+    message = _passes(ex.check_elbo_meaning, "c")
+    assert "ranks" in message
+    _passes(ex.check_elbo_meaning, " C ")
+    _fails(ex.check_elbo_meaning, "a", "lower bound")
+    _fails(ex.check_elbo_meaning, "b", "binary pixels")
+    _fails(ex.check_elbo_meaning, "d", "code length")
+    _fails(ex.check_elbo_meaning, "e", "not one of the options")
+    _fails(ex.check_elbo_meaning, 3, "one option key")
+    for wrong in "abd":  # a wrong option's feedback never shows the right option's
+        with pytest.raises(ExerciseError) as info:
+            ex.check_elbo_meaning(wrong)
+        assert "ranks the VAE" not in str(info.value)
+
+
 # chapter 2
 
 def test_parameter_count():
@@ -79,6 +109,31 @@ def test_conv_output_size():
     _fails(ex.check_conv_output_size, lambda n, k, s, p, d: math.ceil((n + 2 * p - d * (k - 1) - 1) / s) + 1,
            "floor")
 
+
+
+def test_sine_recurrence():
+    message = _passes(ex.check_sine_recurrence, lambda w: (2 * math.cos(w), -1.0))
+    assert "1e-6" in message
+    _passes(ex.check_sine_recurrence, lambda w: (torch.tensor(2 * math.cos(w)), np.float64(-1)))  # tensors are fine
+    _fails(ex.check_sine_recurrence, lambda w: (math.cos(w), 0.0), "memoryless")
+    _fails(ex.check_sine_recurrence, lambda w: (2 * math.cos(w), 1.0), "sign of b")
+    _fails(ex.check_sine_recurrence, lambda w: (math.cos(w), -1.0), "b is right")
+    _fails(ex.check_sine_recurrence, lambda w: (2 * math.sin(w), -0.5), "addition formula")
+    _fails(ex.check_sine_recurrence, lambda w: 2 * math.cos(w), "a pair (a, b)")
+    _fails(ex.check_sine_recurrence, lambda w: (float("nan"), -1.0), "finite numbers")
+    _fails(ex.check_sine_recurrence, lambda w: (2 * math.cos(w), "-1"), "finite numbers")
+    _fails(ex.check_sine_recurrence, lambda: (1.0, -1.0), "raised TypeError")
+
+
+def test_pooling_and_shifts():
+    message = _passes(ex.check_pooling_and_shifts, ["a", "c"])
+    assert "equivariance" in message and "invariance" in message
+    _passes(ex.check_pooling_and_shifts, {"C", "a"})  # any collection, keys ignore case
+    _fails(ex.check_pooling_and_shifts, ["a", "b", "c"], "'b'", "fully connected")
+    _fails(ex.check_pooling_and_shifts, ["a"], "misses 1 more")
+    _fails(ex.check_pooling_and_shifts, ["e"], "max pooling")
+    _fails(ex.check_pooling_and_shifts, "a", "list of option keys")
+    _fails(ex.check_pooling_and_shifts, ["a", "z"], "not one of the options")
 
 # chapter 3
 
@@ -251,6 +306,45 @@ def test_cnn_symmetries():
            "measure_equivariance")
     _fails(ex.check_cnn_symmetries, {"translation": False, "rotation": False, "scaling": False}, "same kernel")
     _fails(ex.check_cnn_symmetries, {"translation": True, "rotation": False}, "keys")
+
+
+def test_game_value():
+    from companion.gan import optimal_discriminator
+
+    # the answer from eq. (1.3.4c), computed independently: -log 4 + 2·JSD, with the JSD from its definition
+    p, q = torch.tensor([0.5, 0.5, 0.0], dtype=torch.float64), torch.tensor([0.0, 0.5, 0.5], dtype=torch.float64)
+    m = (p + q) / 2
+    jsd = 0.5 * sum(a * math.log(a / b) for a, b in zip(p.tolist(), m.tolist(), strict=True) if a > 0) \
+        + 0.5 * sum(a * math.log(a / b) for a, b in zip(q.tolist(), m.tolist(), strict=True) if a > 0)
+    value = -math.log(4) + 2 * jsd
+    assert torch.equal(optimal_discriminator(p, q), torch.tensor([1.0, 0.5, 0.0], dtype=torch.float64))
+    message = _passes(ex.check_game_value, value)
+    assert "½·log 2" in message
+    _passes(ex.check_game_value, torch.tensor(value))
+    _fails(ex.check_game_value, -math.log(4), "p_G = p_data", "point by point")
+    _fails(ex.check_game_value, 0.0, "share no point")
+    _fails(ex.check_game_value, value / math.log(2), "natural logarithm")
+    _fails(ex.check_game_value, 0.5 * value, "first expectation")
+    _fails(ex.check_game_value, -value, "wrong sign")
+    _fails(ex.check_game_value, -0.5, "too large", "0·log 0 = 0")
+    for wrong in (-math.log(4), 0.0, -0.5):  # no failure message gives the value away
+        with pytest.raises(ExerciseError) as info:
+            ex.check_game_value(wrong)
+        assert "0.693" not in str(info.value) and "log 2 =" not in str(info.value)
+    _fails(ex.check_game_value, float("-inf"), "log of zero")
+    _fails(ex.check_game_value, "-log 2", "should be a number")
+
+
+def test_vae_statements():
+    message = _passes(ex.check_vae_statements, ["e", "B", "d"])
+    assert "KL term" in message and "reparameterisation" in message
+    _fails(ex.check_vae_statements, ["b", "d"], "misses 1 more")
+    _fails(ex.check_vae_statements, ["a", "b", "d", "e"], "'a'", "plain autoencoder")
+    _fails(ex.check_vae_statements, ["b", "c", "d", "e"], "textbook's §1.3.5")
+    _fails(ex.check_vae_statements, "b", "list of option keys")
+    _fails(ex.check_vae_statements, ["f"], "not one of the options")
+    wrong = _fails(ex.check_vae_statements, ["a", "c"])
+    assert all(ex.VAE_STATEMENTS[key] not in wrong for key in "bde")  # the feedback never shows a true statement's
 
 
 def test_measure_equivariance_separates_shifts_from_rotations():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import nbformat
 import pytest
 
-from book import lessons
+from book import lessons, structure
 from book import notebooks as nbio
 
 
@@ -103,5 +103,6 @@ def test_a_class_drops_deep_dives_then_runs_less_then_assigns_reading():
 
 def test_a_plan_says_what_is_missing(times):
     text = lessons.plan("06_faq", times)
-    assert "## A 45-minute class" in text and "**Exercises:** 16 (" in text
+    count = len(structure.exercises(nbio.read(nbio.notebook_path("06_faq"))))
+    assert "## A 45-minute class" in text and f"**Exercises:** {count} (" in text
     assert "Not stated yet" in text or "## Learning objectives\n\n- " in text

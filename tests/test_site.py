@@ -20,6 +20,7 @@ import threading
 from html.parser import HTMLParser
 from pathlib import Path
 
+import nbformat
 import pytest
 
 from book import notebooks as nbio
@@ -473,3 +474,12 @@ def screenshots_dir(tmp_path_factory) -> Path:
     out = Path(os.environ.get("COMPANION_SCREENSHOTS") or tmp_path_factory.mktemp("site_screenshots"))
     out.mkdir(parents=True, exist_ok=True)
     return out
+
+
+def test_links_to_repository_files_become_named_files():
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("See [the README](../README.md) and [§1.3](03_algorithms.ipynb); "
+                                              "中文见[说明](../../README.zh-CN.md)。")]
+    text = nbio.source(site.repository_links_as_text(nb).cells[0])
+    assert text == ("See the README (`README.md`) and [§1.3](03_algorithms.ipynb); "
+                    "中文见说明 (`README.zh-CN.md`)。")
