@@ -447,7 +447,8 @@ def check_flatten_size(answer) -> str:
     expected = model.fc1.in_features
     got = _int_answer(answer, "the flatten size")
     if got == expected:
-        return f"Success! Two 2×2 poolings take 28 to 14 to 7, and {got} numbers enter fc1 (not 64·28·28)."
+        return ("Success! You followed the side through both poolings and counted the channels of the last "
+                "convolution: that is what fc1 receives, whatever the listing declares.")
     if got == 64 * 28 * 28:
         hint = "that is the textbook's 64·28·28: it forgets that each MaxPool2d(2, 2) halves the side."
     elif got == 64 * 14 * 14:
@@ -486,7 +487,7 @@ def check_discriminator_loss(loss_fn: Callable) -> str:
               "σ(100) rounds to 1 and log(1 − 1) = −inf: work on logits with "
               "F.binary_cross_entropy_with_logits (or F.logsigmoid), not sigmoid followed by log / BCELoss.")
     _compare(got, expected, "loss_fn", mistakes, atol=1e-8, rtol=1e-8)
-    return "Success! Your loss equals companion.gan.discriminator_loss: binary cross-entropy on logits, stable."
+    return "Success! Your loss equals companion.gan.discriminator_loss and stays finite for logits of ±40 and ±100."
 
 
 def check_generator_loss(loss_fn: Callable) -> str:
@@ -508,7 +509,8 @@ def check_generator_loss(loss_fn: Callable) -> str:
          "D rejects the fakes. Use −log D(G(z)) instead."),
     ]
     _compare(_call(loss_fn, fake.clone(), name="loss_fn"), expected, "loss_fn", mistakes, atol=1e-8, rtol=1e-8)
-    return "Success! −log D(G(z)) on logits, as in companion.gan.generator_loss: it keeps G learning early on."
+    return ("Success! Your loss equals companion.gan.generator_loss: its gradient stays large when D rejects the "
+            "fakes, so G keeps learning early on.")
 
 
 def check_bce_logit_gradient(gradient: Callable) -> str:
@@ -538,8 +540,8 @@ def check_bce_logit_gradient(gradient: Callable) -> str:
               "rounds to 0 or 1. Simplify first, then write the simplified form.")
     _compare(got, expected, "gradient", mistakes, atol=1e-10, rtol=1e-10,
              hint="write ℓ with s = σ(z), use dσ/dz = σ(1 − σ), and simplify ∂ℓ/∂s · ds/dz before coding it.")
-    return ("Success! ∂ℓ/∂z = σ(z) − y: bounded by 1 in size, and never 0 while the prediction is wrong. "
-            "Sigmoid followed by BCELoss loses it only because σ(z) rounds to exactly 0 or 1 in float32.")
+    return ("Success! Your gradient matches autograd for logits up to ±100, also where σ(z) rounds to exactly 0 "
+            "or 1: the simplified form has nothing to divide by.")
 
 
 def check_selection_bias(answer) -> str:

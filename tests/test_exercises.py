@@ -190,7 +190,7 @@ def test_mse_gradient():
 
 def test_flatten_size():
     message = _passes(ex.check_flatten_size, 64 * 7 * 7)
-    assert "3136" in message
+    assert "3136" not in message and "7" not in message  # a stored verdict must not give the answer away
     _fails(ex.check_flatten_size, 64 * 28 * 28, "64·28·28", "halves")
     _fails(ex.check_flatten_size, 64 * 14 * 14, "pools twice")
     _fails(ex.check_flatten_size, 32 * 7 * 7, "channels")
@@ -226,7 +226,7 @@ def test_generator_loss():
 
 def test_bce_logit_gradient():
     message = _passes(ex.check_bce_logit_gradient, lambda z, y: torch.sigmoid(z) - y)
-    assert "σ(z) − y" in message
+    assert "− y" not in message and "autograd" in message  # the verdict names no formula
     _passes(ex.check_bce_logit_gradient, lambda z, y: torch.special.expit(z) - y)
     _fails(ex.check_bce_logit_gradient, lambda z, y: y - torch.sigmoid(z), "sign is flipped")
     _fails(ex.check_bce_logit_gradient, lambda z, y: torch.sigmoid(z) * (1 - torch.sigmoid(z)), "dσ/dz alone")
