@@ -2,6 +2,8 @@
 
 - `load_digits`: the 1,797 handwritten 8×8 digits that scikit-learn carries (UCI "Optical
   Recognition of Handwritten Digits", 16 grey levels), split 80/20 with a fixed seed.
+- `validation_split`: a validation set carved from a labelled training set (for the digits, 288 of the
+  1,437 training digits), so that choices are made without looking at the test split.
 - `load_photo`: a real photograph in grey levels, from matplotlib's or scikit-learn's samples.
 """
 
@@ -17,6 +19,7 @@ from companion import validation as check
 SPLITS = ("train", "test")
 PHOTOS = ("grace_hopper", "china", "flower")
 SPLIT_SEED = 0
+VALIDATION_SIZE = 288  # a fifth of the 1,437 training digits, as the test split is a fifth of all 1,797
 
 
 @lru_cache(maxsize=1)
@@ -42,6 +45,49 @@ def load_digits(split: str) -> tuple[torch.Tensor, torch.Tensor]:
     check.one_of(split, "split", SPLITS)
     images, labels = _digit_split()[split]
     return torch.from_numpy(images.copy()), torch.from_numpy(labels.copy())
+
+
+Labelled = tuple[torch.Tensor, torch.Tensor]  # (images, labels)
+
+
+def validation_split(images: torch.Tensor, labels: torch.Tensor, size: int = VALIDATION_SIZE,
+                     seed: int = SPLIT_SEED) -> tuple[Labelled, Labelled]:
+    """Hold out `size` labelled examples for validation, stratified by class, the same on every machine.
+
+    A recipe (augmentation, regularisation, a baseline's hyperparameter) is chosen by its score on the
+    validation part, with the model fitted on the rest; the test split is then scored once, at the end.
+
+    Args:
+        images: (N, ...) examples; labels: (N,) int64 class indices, each class at least twice.
+        size: how many examples to hold out, 1 <= size <= N - 1 and enough for one of every class.
+        seed: the seed of the split (the same seed, the same split).
+
+    Returns:
+        ((fit_images, fit_labels), (validation_images, validation_labels)), new tensors on the inputs'
+        device, each part in the order the examples had in the input.
+    """
+    from sklearn.model_selection import train_test_split
+
+    check.tensor(images, "images", min_size=2)
+    if images.ndim < 2:
+        raise ValueError(f"expected images of shape (N, ...), one example per row, got {tuple(images.shape)}")
+    check.class_indices(labels, "labels", n=images.shape[0])
+    if labels.device != images.device:
+        raise ValueError(f"expected labels on the images' device {images.device}, got {labels.device}")
+    N = images.shape[0]
+    check.integer(size, "size", minimum=1)
+    check.integer(seed, "seed", minimum=0)
+    counts = torch.bincount(labels.cpu())
+    classes = int((counts > 0).sum())
+    if int(counts[counts > 0].min()) < 2:
+        raise ValueError("expected at least two examples of every class (one to fit, one to validate), "
+                         f"got a class with {int(counts[counts > 0].min())}")
+    if not classes <= size <= N - classes:
+        raise ValueError(f"expected size in [{classes}, {N - classes}] (one example of each of the {classes} "
+                         f"classes on both sides), got {size}")
+    fit, held_out = train_test_split(np.arange(N), test_size=size, stratify=labels.cpu().numpy(), random_state=seed)
+    fit, held_out = (torch.from_numpy(np.sort(part)).to(images.device) for part in (fit, held_out))
+    return (images[fit], labels[fit]), (images[held_out], labels[held_out])
 
 
 def load_photo(name: str = "grace_hopper", max_side: int | None = 256) -> torch.Tensor:

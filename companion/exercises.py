@@ -494,14 +494,15 @@ def check_gradient_flow(answer) -> str:
 # ---------------------------------------------------------------- chapter 4 · §1.4 code examples
 
 def check_flatten_size(answer) -> str:
-    """Exercise 4.1: how many numbers enter ``fc1`` of listing 1.4.1's CNN for a (3, 28, 28) image?"""
+    """Exercise 1.4-1: how many numbers enter ``fc1`` of listing 1.4.1's CNN for a (3, 28, 28) image?"""
     from companion.cnn import CNN
 
     model = CNN(in_channels=3, image_size=28, num_classes=10)
     expected = model.fc1.in_features
     got = _int_answer(answer, "the flatten size")
     if got == expected:
-        return f"Success! Two 2×2 poolings take 28 to 14 to 7, and {got} numbers enter fc1 (not 64·28·28)."
+        return ("Success! You followed the side through both poolings and counted the channels of the last "
+                "convolution: that is what fc1 receives, whatever the listing declares.")
     if got == 64 * 28 * 28:
         hint = "that is the textbook's 64·28·28: it forgets that each MaxPool2d(2, 2) halves the side."
     elif got == 64 * 14 * 14:
@@ -514,7 +515,7 @@ def check_flatten_size(answer) -> str:
 
 
 def check_discriminator_loss(loss_fn: Callable) -> str:
-    """Exercise 4.2: ``loss_fn(real_logits, fake_logits)`` -> the discriminator's loss, the mean
+    """Exercise 1.4-2: ``loss_fn(real_logits, fake_logits)`` -> the discriminator's loss, the mean
     over real images of −log D(x) plus the mean over fakes of −log(1 − D(G(z))), where D = σ(logit);
     it must stay finite for logits as large as ±100."""
     from companion.gan import discriminator_loss
@@ -540,11 +541,11 @@ def check_discriminator_loss(loss_fn: Callable) -> str:
               "σ(100) rounds to 1 and log(1 − 1) = −inf: work on logits with "
               "F.binary_cross_entropy_with_logits (or F.logsigmoid), not sigmoid followed by log / BCELoss.")
     _compare(got, expected, "loss_fn", mistakes, atol=1e-8, rtol=1e-8)
-    return "Success! Your loss equals companion.gan.discriminator_loss: binary cross-entropy on logits, stable."
+    return "Success! Your loss equals companion.gan.discriminator_loss and stays finite for logits of ±40 and ±100."
 
 
 def check_generator_loss(loss_fn: Callable) -> str:
-    """Exercise 4.3: ``loss_fn(fake_logits)`` -> the non-saturating generator loss −mean log D(G(z))
+    """Exercise 1.4-3: ``loss_fn(fake_logits)`` -> the non-saturating generator loss −mean log D(G(z))
     (Goodfellow et al. 2014, §3), computed from the discriminator's logits on generated images."""
     from companion.gan import generator_loss
 
@@ -562,7 +563,55 @@ def check_generator_loss(loss_fn: Callable) -> str:
          "D rejects the fakes. Use −log D(G(z)) instead."),
     ]
     _compare(_call(loss_fn, fake.clone(), name="loss_fn"), expected, "loss_fn", mistakes, atol=1e-8, rtol=1e-8)
-    return "Success! −log D(G(z)) on logits, as in companion.gan.generator_loss: it keeps G learning early on."
+    return ("Success! Your loss equals companion.gan.generator_loss: its gradient stays large when D rejects the "
+            "fakes, so G keeps learning early on.")
+
+
+def check_bce_logit_gradient(gradient: Callable) -> str:
+    """Exercise 1.4-4: ``gradient(logits, targets)`` -> ∂ℓ/∂z for each element, where
+    ℓ = −[y log σ(z) + (1 − y) log(1 − σ(z))] is the binary cross-entropy of one logit z with target y
+    (reduction "none"); compared with autograd on logits up to ±100 and targets in [0, 1], in float64."""
+    g = _generator(10)
+    logits = torch.randn(24, generator=g, dtype=torch.float64) * 4
+    logits[:4] = torch.tensor([20.0, -20.0, 100.0, -100.0], dtype=torch.float64)  # where sigmoid rounds to 0 or 1
+    targets = torch.randint(0, 2, (24,), generator=g).double()
+    targets[-4:] = torch.tensor([0.25, 0.5, 0.75, 0.0625], dtype=torch.float64)  # grey levels are targets too
+    z = logits.clone().requires_grad_(True)
+    F.binary_cross_entropy_with_logits(z, targets, reduction="sum").backward()
+    expected = z.grad.detach()
+    p = torch.sigmoid(logits)
+    mistakes = [
+        (targets - p, "the sign is flipped: that is the gradient of the log-likelihood, and the loss is its "
+                      "negative. Descending the loss must lower z when y = 0."),
+        (p * (1 - p), "that is dσ/dz alone. The chain rule also needs ∂ℓ/∂σ; multiply the two and simplify."),
+        ((p - targets) / len(logits), "that is the gradient of the batch mean. The exercise asks for each "
+                                      "element's own loss (reduction 'none'), so no 1/N."),
+    ]
+    got = _call(gradient, logits.clone(), targets.clone(), name="gradient")
+    if isinstance(got, torch.Tensor) and got.shape == expected.shape and not torch.isfinite(got.double()).all():
+        _fail("gradient returned nan or inf for logits of ±20 and ±100",
+              "a factor σ(z)(1 − σ(z)) cancels on paper; if your code divides by it, it divides by 0 where σ "
+              "rounds to 0 or 1. Simplify first, then write the simplified form.")
+    _compare(got, expected, "gradient", mistakes, atol=1e-10, rtol=1e-10,
+             hint="write ℓ with s = σ(z), use dσ/dz = σ(1 − σ), and simplify ∂ℓ/∂s · ds/dz before coding it.")
+    return ("Success! Your gradient matches autograd for logits up to ±100, also where σ(z) rounds to exactly 0 "
+            "or 1: the simplified form has nothing to divide by.")
+
+
+def check_selection_bias(answer) -> str:
+    """Exercise 1.4-5: five recipes are scored on the test digits and the best is reported; what is its score?"""
+    options = {
+        "a": "None of the 360 test digits was used to fit a weight, but all of them were used to choose: the "
+             "largest of five noisy scores is, on average, above the true accuracy of the recipe it picks.",
+        "b": "Choosing the best of five noisy scores favours the recipe that these 360 digits happen to flatter, "
+             "so its score is optimistic (selection bias); an honest figure needs test digits that took no part "
+             "in any choice, which is why §1.4.1 chooses on a validation split and scores the test split once.",
+        "c": "The weights never saw the test digits, so nothing was memorised; the optimism enters through the "
+             "choice between recipes, not through training.",
+        "d": "One test digit is 1/360 ≈ 0.28 %, and that is the size of the differences being chosen between: "
+             "the choice picks up noise of exactly that size.",
+    }
+    return check_choice(answer, options, "b", what="your choice")
 
 
 # ---------------------------------------------------------------- chapter 5 · §1.5 trends and challenges
@@ -830,7 +879,8 @@ CHECKS = {
     2: [check_parameter_count, check_conv_output_size, check_sine_recurrence, check_pooling_and_shifts],
     3: [check_cross_correlation, check_rnn_step, check_gaussian_kl, check_optimal_discriminator, check_mse_gradient,
         check_gradient_flow],
-    4: [check_flatten_size, check_discriminator_loss, check_generator_loss],
+    4: [check_flatten_size, check_discriminator_loss, check_generator_loss, check_bce_logit_gradient,
+        check_selection_bias],
     5: [check_fgsm, check_shift, check_shard_average, check_separable_fraction, check_data_parallel_cost],
     6: [check_negative_elbo, check_cnn_symmetries, check_game_value, check_vae_statements],
 }

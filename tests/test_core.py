@@ -7,7 +7,7 @@ import pytest
 import torch
 
 import companion
-from companion.data import load_digits, load_photo
+from companion.data import load_digits, load_photo, validation_split
 
 
 @pytest.mark.parametrize("split, n", [("train", 1437), ("test", 360)])
@@ -50,6 +50,46 @@ def test_unknown_split_names_the_valid_ones(bad):
 def test_split_of_wrong_type_is_a_type_error():
     with pytest.raises(TypeError, match=r"expected split to be one of \('train', 'test'\), got 0 \(int\)"):
         load_digits(0)
+
+
+def test_validation_split_of_the_training_digits_is_stratified_disjoint_and_complete():
+    images, labels = load_digits("train")
+    (fit_x, fit_y), (val_x, val_y) = validation_split(images, labels)
+    assert fit_x.shape == (1149, 1, 8, 8) and val_x.shape == (288, 1, 8, 8)
+    assert fit_y.dtype == val_y.dtype == torch.int64 and fit_x.dtype == torch.float32
+    # each class keeps its share: the validation digits are a fifth of each class, within one digit
+    counts, held = torch.bincount(labels, minlength=10), torch.bincount(val_y, minlength=10)
+    assert torch.all((held - 288 * counts / len(labels)).abs() <= 1), (held, counts)
+    # together the two parts are the training digits, each once, images still with their labels
+    together = torch.cat([fit_x, val_x]).reshape(-1, 64)
+    assert sorted(map(tuple, together.tolist())) == sorted(map(tuple, images.reshape(-1, 64).tolist()))
+    pairs = {(tuple(x.flatten().tolist()), int(y)) for x, y in zip(images, labels, strict=True)}
+    assert all((tuple(x.flatten().tolist()), int(y)) in pairs for x, y in zip(val_x, val_y, strict=True))
+
+
+def test_validation_split_is_deterministic_and_depends_on_its_seed():
+    images, labels = load_digits("train")
+    first = validation_split(images, labels)[1][0]
+    assert torch.equal(first, validation_split(images, labels)[1][0])
+    assert not torch.equal(first, validation_split(images, labels, seed=1)[1][0])
+    small = validation_split(images, labels, size=20)
+    assert len(small[1][1]) == 20 and set(small[1][1].tolist()) == set(range(10))
+
+
+def test_validation_split_refuses_bad_input():
+    images, labels = load_digits("train")
+    with pytest.raises(TypeError, match="expected images to be a torch.Tensor"):
+        validation_split(images.numpy(), labels)
+    with pytest.raises(ValueError, match=r"expected labels of shape \(1437,\)"):
+        validation_split(images, labels[:-1])
+    with pytest.raises(TypeError, match="expected labels of dtype torch.int64"):
+        validation_split(images, labels.float())
+    with pytest.raises(ValueError, match=r"expected size in \[10, 1427\].*got 5"):
+        validation_split(images, labels, size=5)
+    with pytest.raises(TypeError, match="expected size to be an int"):
+        validation_split(images, labels, size=True)
+    with pytest.raises(ValueError, match="at least two examples of every class"):
+        validation_split(images[:12], torch.arange(12))
 
 
 @pytest.mark.parametrize("name", ["grace_hopper", "china", "flower"])

@@ -234,7 +234,7 @@ def test_gradient_flow():
 
 def test_flatten_size():
     message = _passes(ex.check_flatten_size, 64 * 7 * 7)
-    assert "3136" in message
+    assert "3136" not in message and "7" not in message  # a stored verdict must not give the answer away
     _fails(ex.check_flatten_size, 64 * 28 * 28, "64·28·28", "halves")
     _fails(ex.check_flatten_size, 64 * 14 * 14, "pools twice")
     _fails(ex.check_flatten_size, 32 * 7 * 7, "channels")
@@ -266,6 +266,34 @@ def test_generator_loss():
     _passes(ex.check_generator_loss, lambda f: -F.logsigmoid(f).mean())
     _fails(ex.check_generator_loss, lambda f: bce(f, torch.zeros_like(f)), "discriminator's loss", "textbook")
     _fails(ex.check_generator_loss, lambda f: -bce(f, torch.zeros_like(f)), "saturating")
+
+
+def test_bce_logit_gradient():
+    message = _passes(ex.check_bce_logit_gradient, lambda z, y: torch.sigmoid(z) - y)
+    assert "− y" not in message and "autograd" in message  # the verdict names no formula
+    _passes(ex.check_bce_logit_gradient, lambda z, y: torch.special.expit(z) - y)
+    _fails(ex.check_bce_logit_gradient, lambda z, y: y - torch.sigmoid(z), "sign is flipped")
+    _fails(ex.check_bce_logit_gradient, lambda z, y: torch.sigmoid(z) * (1 - torch.sigmoid(z)), "dσ/dz alone")
+    _fails(ex.check_bce_logit_gradient, lambda z, y: (torch.sigmoid(z) - y) / len(z), "batch mean")
+
+    def unsimplified(z, y):  # ∂ℓ/∂s · ds/dz, written out without cancelling: 0/0 where σ rounds to 0 or 1
+        s = torch.sigmoid(z)
+        return (-(y / s) + (1 - y) / (1 - s)) * s * (1 - s)
+
+    _fails(ex.check_bce_logit_gradient, unsimplified, "nan or inf", "Simplify first")
+    _fails(ex.check_bce_logit_gradient, lambda z, y: torch.sigmoid(z) - y.round(), "off by up to")
+    _fails(ex.check_bce_logit_gradient, lambda z, y: 1 / 0, "ZeroDivisionError")
+
+
+def test_selection_bias():
+    message = _passes(ex.check_selection_bias, "b")
+    assert "validation split" in message
+    _passes(ex.check_selection_bias, " B ")
+    _fails(ex.check_selection_bias, "a", "largest of five noisy scores")
+    _fails(ex.check_selection_bias, "c", "through the choice")
+    _fails(ex.check_selection_bias, "d", "0.28 %")
+    _fails(ex.check_selection_bias, "e", "not one of the options")
+    _fails(ex.check_selection_bias, 2, "one option key")
 
 
 # chapter 5
