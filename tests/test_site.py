@@ -167,16 +167,7 @@ def test_page_title_links_and_headings(built, edition, chapter):
             assert f"../{other}/{chapter}.html" in hrefs, f"no link to the {other} edition of this page"
 
 
-def _title_params():
-    for edition, chapter in PAGES:
-        marks, heading = [], first_heading(edition, chapter)
-        if not heading.startswith(TEXTBOOK_SECTIONS[chapter]):
-            marks = [pytest.mark.xfail(strict=True, reason=f"the notebook's title is {heading!r}, "
-                                       f"not '{TEXTBOOK_SECTIONS[chapter]} · …' as CONTRIBUTING.md asks")]
-        yield pytest.param(edition, chapter, marks=marks, id=f"{edition}-{chapter}")
-
-
-@pytest.mark.parametrize(("edition", "chapter"), list(_title_params()))
+@pytest.mark.parametrize(("edition", "chapter"), PAGES, ids=[f"{e}-{c}" for e, c in PAGES])
 def test_page_title_is_the_textbook_section(built, edition, chapter):
     title = parse(built[1] / edition / f"{chapter}.html").title.strip()
     assert title.startswith(f"{TEXTBOOK_SECTIONS[chapter]} · "), title
@@ -437,8 +428,6 @@ def figures_with_and_without_alt(page, served) -> dict[str, tuple[int, int]]:
 
 
 @needs_chromium
-@pytest.mark.xfail(strict=True, reason="the figures still end with plt.show(); each needs "
-                   "companion.plot.show(fig, alt=...) in its notebook (issue 17)")
 def test_every_figure_has_alt_text(browser_page, served):
     counts = figures_with_and_without_alt(browser_page, served)
     print("figures with / without alt text:", counts)
