@@ -20,6 +20,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from companion import validation as check
+
 
 class ExerciseError(AssertionError):
     """A self-check that failed; the message says what is wrong and ends with a hint."""
@@ -781,53 +783,106 @@ def check_negative_elbo(neg_elbo: Callable) -> str:
     return "Success! −ELBO = reconstruction cross-entropy + KL: one objective, trained jointly (§1.6.4 corrected)."
 
 
-def measure_equivariance(transform: Callable[[torch.Tensor], torch.Tensor], seed: int = 0) -> float:
-    """The relative error ‖conv(T(x)) − T(conv(x))‖ / ‖conv(x)‖ of a random 3×3 convolution (padding 1)
-    on a random 16×16 image with a blank 4-pixel border, for an image transform T: 0 = equivariant."""
+def measure_equivariance(transform: Callable[[torch.Tensor], torch.Tensor], seed: int = 0, *,
+                         kernel: torch.Tensor | None = None, stride: int = 1, pool: int = 1,
+                         output_transform: Callable[[torch.Tensor], torch.Tensor] | None = None) -> float:
+    """The relative error e_T of eq. (1.6.2b), ‖f(T x) − T′ f(x)‖ / ‖f(x)‖, for a layer f and an image transform T.
+
+    f is a 3×3 convolution (padding 1, the given stride), then a max pooling over pool × pool windows when
+    pool > 1; x is a random 8×8 image inside a blank 16×16 frame. 0 means that f is equivariant to T.
+
+    Args:
+        transform: T, a function of an image batch (N, C, H, W).
+        seed: draws the image, and the kernel when none is given.
+        kernel: a (3, 3) kernel, e.g. a symmetric one; None draws one from N(0, 1) (a general kernel).
+        stride: the convolution's stride; 2 halves the side of the map.
+        pool: the side of the max-pooling window after the convolution; 1 means no pooling.
+        output_transform: T′, applied to the feature map; None means T itself (the map has the image's side
+            only when stride and pool are 1).
+    """
     from companion.conv import conv2d
 
+    if not callable(transform):
+        raise TypeError(f"expected transform to be a function of an image batch, got {check.describe(transform)}")
+    if output_transform is not None and not callable(output_transform):
+        raise TypeError("expected output_transform to be a function of a feature-map batch or None, got "
+                        f"{check.describe(output_transform)}")
+    check.integer(seed, "seed", minimum=0)
+    check.positive_int(stride, "stride")
+    check.positive_int(pool, "pool")
     g = _generator(seed)
     x = torch.zeros(1, 1, 16, 16, dtype=torch.float64)
     x[:, :, 4:12, 4:12] = torch.rand(1, 1, 8, 8, generator=g, dtype=torch.float64)
-    weight = torch.randn(1, 1, 3, 3, generator=g, dtype=torch.float64)
-    reference = conv2d(x, weight, padding=1)
-    return ((conv2d(transform(x), weight, padding=1) - transform(reference)).norm() / reference.norm()).item()
+    if kernel is None:
+        weight = torch.randn(1, 1, 3, 3, generator=g, dtype=torch.float64)
+    else:
+        check.tensor(kernel, "kernel", ndim=2, layout="(3, 3)", floating=True, finite=True)
+        if kernel.shape != (3, 3):
+            raise ValueError(f"expected kernel of shape (3, 3), got {tuple(kernel.shape)}")
+        weight = kernel.detach().to(torch.float64).reshape(1, 1, 3, 3)
+
+    def layer(images):
+        maps = conv2d(images, weight, stride=stride, padding=1)
+        return F.max_pool2d(maps, pool) if pool > 1 else maps
+
+    after = transform if output_transform is None else output_transform
+    reference = layer(x)
+    return ((layer(transform(x)) - after(reference)).norm() / reference.norm()).item()
 
 
-def check_cnn_symmetries(answers: dict) -> str:
-    """Exercise 1.6-2 (§1.6.2): answer ``{"translation": bool, "rotation": bool, "scaling": bool}``:
-    is a convolution layer equivariant to that transform of the image (transform, then convolve =
-    convolve, then transform)? The check measures it with `measure_equivariance`."""
-    from companion.robustness import rotate_images, scale_images, shift_images
+DOWNSAMPLING_CASES = {  # (convolution stride, pooling window, shift of the input in pixels, down)
+    "stride 2, shift by 1": (2, 1, 1),
+    "stride 2, shift by 2": (2, 1, 2),
+    "pooling, shift by 1": (1, 2, 1),
+    "pooling, shift by 2": (1, 2, 2),
+}
+"""Exercise 1.6-2's four cases: a layer that halves the side, and a shift of its input."""
 
-    if not isinstance(answers, dict) or set(answers) != {"translation", "rotation", "scaling"}:
-        _fail(f"expected a dict with the keys 'translation', 'rotation', 'scaling', got {answers!r}",
-              "answer each of the three with True or False.")
-    errors = {
-        "translation": measure_equivariance(lambda t: shift_images(t, 2, -1)),
-        "rotation": measure_equivariance(lambda t: rotate_images(t, 30.0)),
-        "scaling": measure_equivariance(lambda t: scale_images(t, 1.5)),
-    }
-    for key, error in errors.items():
-        truth = error < 1e-9
-        if not isinstance(answers[key], bool):
-            _fail(f"answers[{key!r}] should be True or False, got {answers[key]!r}", "a yes/no question.")
-        if answers[key] != truth:
-            if key == "translation":
-                hint = "a convolution applies the same kernel at every position: what happens if the input moves?"
-            else:
-                transform = "rotate_images" if key == "rotation" else "scale_images"
-                hint = (f"measure it: measure_equivariance(lambda t: ...) with companion.robustness's "
-                        f"{transform}, and trust the number over the text.")
-            _fail(f"your answer for {key} disagrees with the measurement", hint)
-    return ("Success! A convolution commutes with shifts (error below 1e-9) but not with rotation ({:.2f}) or "
-            "scaling ({:.2f}): robustness to those must be learned from data.").format(errors["rotation"],
-                                                                                     errors["scaling"])
+
+def _best_map_shift(stride: int, pool: int, shift: int, seeds: int = 10) -> tuple[float, float]:
+    """For the nearest whole-pixel shifts of the map (shift / 2 rounded down and up): the smallest e_T's
+    largest and mean value over `seeds` random kernels and images."""
+    from companion.robustness import shift_images
+
+    best = None
+    for moved in sorted({shift // 2, -(-shift // 2)}):
+        errors = [measure_equivariance(lambda t: shift_images(t, shift, 0), seed, stride=stride, pool=pool,
+                                       output_transform=lambda t, moved=moved: shift_images(t, moved, 0))
+                  for seed in range(seeds)]
+        if best is None or max(errors) < best[0]:
+            best = (max(errors), float(np.mean(errors)))
+    return best
+
+
+def check_downsampling_equivariance(answers: dict) -> str:
+    """Exercise 1.6-2 (§1.6.2, concept): for each case of `DOWNSAMPLING_CASES`, True if some whole-pixel shift
+    of the feature map makes eq. (1.6.2a) hold exactly, False if none does. Measured with
+    `measure_equivariance` over 10 random kernels and images."""
+    if not isinstance(answers, dict) or set(answers) != set(DOWNSAMPLING_CASES):
+        _fail(f"expected a dict with the keys {sorted(DOWNSAMPLING_CASES)}, got {answers!r}",
+              "answer each of the four cases with True or False.")
+    measured = {case: _best_map_shift(*spec) for case, spec in DOWNSAMPLING_CASES.items()}
+    for case, (stride, _, shift) in DOWNSAMPLING_CASES.items():
+        if not isinstance(answers[case], bool):
+            _fail(f"answers[{case!r}] should be True or False, got {answers[case]!r}", "a yes/no question.")
+        if answers[case] != (measured[case][0] < 1e-9):
+            layer = "the stride-2 convolution" if stride > 1 else "the convolution and its 2 × 2 pooling"
+            keyword = "stride=2" if stride > 1 else "pool=2"
+            _fail(f"your answer for {case!r} disagrees with the measurement",
+                  f"{layer} puts out one value per 2 × 2 block of the input; ask how many blocks a shift by {shift} "
+                  f"moves the input, then measure: measure_equivariance(lambda t: shift_images(t, {shift}, 0), "
+                  f"{keyword}, output_transform=lambda t: shift_images(t, k, 0)) for the shifts k of the map "
+                  "that could match.")
+    one = [measured[case][1] for case in ("stride 2, shift by 1", "pooling, shift by 1")]
+    return ("Success! A layer that halves the side commutes exactly only with shifts by an even number of pixels, "
+            "which move its map by half as many. After a one-pixel shift the best shift of the map still leaves "
+            "e_T = {:.2f} at stride 2 and {:.2f} after the pooling (mean of 10 random kernels and images): exact "
+            "shift equivariance, eq. (1.6.2a), is a property of stride 1.").format(*one)
 
 
 def check_game_value(value) -> str:
     """Exercise 1.6-3 (§1.6.3, derivation): the value V(D*, G) of the GAN's game, eq. (1.3.4a) at the best
-    discriminator (1.3.4b), in nats, for p_data = (½, ½, 0) and p_G = (0, ½, ½) on three points a, b, c."""
+    discriminator (1.3.4b), in nats, for p_data = (½, ½, 0) and p_g = (0, ½, ½) on three points a, b, c."""
     p_data = torch.tensor([0.5, 0.5, 0.0], dtype=torch.float64)
     p_model = torch.tensor([0.0, 0.5, 0.5], dtype=torch.float64)
     d_star = p_data / (p_data + p_model)
@@ -838,7 +893,7 @@ def check_game_value(value) -> str:
     return check_number(
         value, expected, rtol=1e-3,
         mistakes=[
-            (-math.log(4), "−log 4 is the value when p_G = p_data, where D* = ½ everywhere; here the two "
+            (-math.log(4), "−log 4 is the value when p_g = p_data, where D* = ½ everywhere; here the two "
                            "distributions differ at a and c, so compute D* point by point with eq. (1.3.4b)."),
             (0.0, "0 is the value for two distributions that share no point (their JSD is log 2); these two "
                   "share the point b."),
@@ -847,7 +902,7 @@ def check_game_value(value) -> str:
             (real, "you kept only the first expectation of eq. (1.3.4a); V adds E_data[log D(x)] and "
                    "E_G[log(1 − D(x))]."),
         ],
-        hint="D* = p_data / (p_data + p_G) at each of a, b, c; then V = Σ p_data·log D* + Σ p_G·log(1 − D*), "
+        hint="D* = p_data / (p_data + p_g) at each of a, b, c; then V = Σ p_data·log D* + Σ p_g·log(1 − D*), "
              "where a point without mass contributes 0 (0·log 0 = 0).",
         explanation="D* is 1 at a, ½ at b and 0 at c: where both distributions put mass, the best discriminator "
                     "can only guess. Eq. (1.3.4c) agrees: the JSD of these two is ½·log 2, since half of the "
@@ -874,6 +929,57 @@ def check_vae_statements(answer) -> str:
     """Exercise 1.6-4 (§1.6.4, concept): the keys of every true statement about a VAE, e.g. ``["a", "c"]``."""
     return check_choice(answer, VAE_STATEMENTS, {"b", "d", "e"}, what="answer")
 
+MOONS_BAR = 0.97
+"""Exercise 1.6-6's bar: the test accuracy at which §1.6.1 calls the two moons separated."""
+
+
+def _moons() -> tuple[torch.Tensor, torch.Tensor]:
+    """The half-moons of §1.6.1: 600 points (600, 2) float64 and their classes (600,); the first 400 train."""
+    from sklearn.datasets import make_moons
+
+    points, classes = make_moons(n_samples=600, noise=0.15, random_state=0)
+    return torch.tensor(points, dtype=torch.float64), torch.tensor(classes)
+
+
+def _moons_accuracy(points: torch.Tensor, classes: torch.Tensor, width: int) -> float:
+    """Test accuracy of MLP [2, width, 2] (tanh, seed 0) trained as in §1.6.1 on the first 400 points."""
+    from companion.backprop import MLP, MLPConfig, train_mlp
+    from companion.metrics import accuracy
+
+    net, _ = train_mlp(points[:400], classes[:400], MLPConfig(lr=0.5, steps=1500), progress=False,
+                       model=MLP([2, width, 2], activation="tanh", seed=0, dtype=torch.float64))
+    return accuracy(net, points[400:], classes[400:])
+
+
+def check_moons_width(narrowest_width: Callable) -> str:
+    """Exercise 1.6-6 (§1.6.1, code): ``narrowest_width(points, classes)`` -> the smallest k for which the network
+    [2, k, 2] (tanh, seed 0, float64), trained as in §1.6.1 on the first 400 points, exceeds 97 % test
+    accuracy on the other 200."""
+    points, classes = _moons()
+    got = _int_answer(_call(narrowest_width, points.clone(), classes.clone(), name="narrowest_width"),
+                      "narrowest_width(points, classes)")
+    if got < 1:
+        _fail(f"narrowest_width returned {got}, expected a number of hidden units (at least 1)",
+              "k is the width of the hidden layer, [2, k, 2].")
+    scores = {}
+    for width in range(1, 65):
+        scores[width] = _moons_accuracy(points, classes, width)
+        if scores[width] > MOONS_BAR or width >= got:
+            break
+    if got in scores and scores[got] <= MOONS_BAR:
+        _fail(f"[2, {got}, 2] reaches only {scores[got]:.1%} test accuracy, not above {MOONS_BAR:.0%}",
+              "train it on the first 400 points as §1.6.1 does (lr 0.5, 1500 steps, tanh, seed 0) and "
+              "measure its accuracy on the other 200; then try wider layers.")
+    if max(scores) < got:
+        _fail(f"a hidden layer narrower than {got} units already exceeds {MOONS_BAR:.0%}",
+              "start the search at k = 1 and stop at the first width that passes the bar.")
+    below = f"[2, {got - 1}, 2] only {scores[got - 1]:.1%}" if got > 1 else "no narrower layer exists"
+    return (f"Success! [2, {got}, 2] reaches {scores[got]:.1%} on the test points and {below}: "
+            f"{got} tanh unit{'s' if got > 1 else ''} in one hidden layer already bend the plane enough for a "
+            "straight boundary at the output. Depth is one way to learn such features, not the only one "
+            "(errata row T8).")
+
+
 CHECKS = {
     1: [check_neuron, check_nearest_neighbour, check_smoothed_probabilities, check_bernoulli_total, check_history],
     2: [check_parameter_count, check_conv_output_size, check_sine_recurrence, check_pooling_and_shifts],
@@ -882,7 +988,8 @@ CHECKS = {
     4: [check_flatten_size, check_discriminator_loss, check_generator_loss, check_bce_logit_gradient,
         check_selection_bias],
     5: [check_fgsm, check_shift, check_shard_average, check_separable_fraction, check_data_parallel_cost],
-    6: [check_negative_elbo, check_cnn_symmetries, check_game_value, check_vae_statements],
+    6: [check_negative_elbo, check_downsampling_equivariance, check_game_value, check_vae_statements,
+        check_moons_width],
 }
 """The self-checks of each chapter's exercises, by chapter number."""
 

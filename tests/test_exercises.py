@@ -378,13 +378,41 @@ def test_negative_elbo():
            "Bernoulli")
 
 
-def test_cnn_symmetries():
-    message = _passes(ex.check_cnn_symmetries, {"translation": True, "rotation": False, "scaling": False})
-    assert "error below 1e-9" in message
-    _fails(ex.check_cnn_symmetries, {"translation": True, "rotation": True, "scaling": True}, "rotation",
-           "measure_equivariance")
-    _fails(ex.check_cnn_symmetries, {"translation": False, "rotation": False, "scaling": False}, "same kernel")
-    _fails(ex.check_cnn_symmetries, {"translation": True, "rotation": False}, "keys")
+def test_downsampling_equivariance():
+    right = {"stride 2, shift by 1": False, "stride 2, shift by 2": True,
+             "pooling, shift by 1": False, "pooling, shift by 2": True}
+    message = _passes(ex.check_downsampling_equivariance, right)
+    assert "even number of pixels" in message and "mean of 10" in message
+    every_shift_passes = dict.fromkeys(right, True)
+    _fails(ex.check_downsampling_equivariance, every_shift_passes, "'stride 2, shift by 1'", "stride=2",
+           "output_transform")
+    _fails(ex.check_downsampling_equivariance, {**right, "pooling, shift by 2": False}, "'pooling, shift by 2'",
+           "pool=2")
+    _fails(ex.check_downsampling_equivariance, {**right, "pooling, shift by 2": "yes"}, "True or False")
+    _fails(ex.check_downsampling_equivariance, {"translation": True, "rotation": False, "scaling": False}, "keys")
+
+
+def _narrowest_width(points, classes):  # the search the exercise asks for, written out independently
+    from companion.backprop import MLP, MLPConfig, train_mlp
+
+    for k in range(1, 65):
+        net, _ = train_mlp(points[:400], classes[:400], MLPConfig(lr=0.5, steps=1500), progress=False,
+                           model=MLP([2, k, 2], activation="tanh", seed=0, dtype=torch.float64))
+        if (net.forward(points[400:]).argmax(1) == classes[400:]).double().mean().item() > 0.97:
+            return k
+    return None
+
+
+def test_moons_width():
+    message = _passes(ex.check_moons_width, _narrowest_width)
+    found = _narrowest_width(*ex._moons())
+    assert f"[2, {found}, 2] reaches" in message and "T8" in message
+    if found > 1:
+        _fails(ex.check_moons_width, lambda p, c: found - 1, f"[2, {found - 1}, 2] reaches only", "wider")
+    _fails(ex.check_moons_width, lambda p, c: found + 3, "narrower than", "k = 1")
+    _fails(ex.check_moons_width, lambda p, c: 0, "at least 1")
+    _fails(ex.check_moons_width, lambda p, c: "2", "whole number")
+    _fails(ex.check_moons_width, 2, "expected a function")
 
 
 def test_game_value():
@@ -400,7 +428,7 @@ def test_game_value():
     message = _passes(ex.check_game_value, value)
     assert "½·log 2" in message
     _passes(ex.check_game_value, torch.tensor(value))
-    _fails(ex.check_game_value, -math.log(4), "p_G = p_data", "point by point")
+    _fails(ex.check_game_value, -math.log(4), "p_g = p_data", "point by point")
     _fails(ex.check_game_value, 0.0, "share no point")
     _fails(ex.check_game_value, value / math.log(2), "natural logarithm")
     _fails(ex.check_game_value, 0.5 * value, "first expectation")
@@ -433,6 +461,27 @@ def test_measure_equivariance_separates_shifts_from_rotations():
     assert ex.measure_equivariance(lambda t: rotate_images(t, 30.0)) > 0.1
     # A quarter turn is exact on the pixel grid, yet a generic 3x3 kernel is not rotation-symmetric.
     assert ex.measure_equivariance(lambda t: torch.rot90(t, 1, (2, 3))) > 0.1
+
+
+def test_measure_equivariance_of_a_symmetric_kernel_and_of_downsampling_layers():
+    from companion.robustness import rotate_images, shift_images
+
+    blur = torch.tensor([[1.0, 2.0, 1.0], [2.0, 4.0, 2.0], [1.0, 2.0, 1.0]]) / 16  # unchanged by a quarter turn
+    quarter_turn = lambda t: torch.rot90(t, 1, (2, 3))  # noqa: E731
+    assert ex.measure_equivariance(quarter_turn, kernel=blur) < 1e-12
+    assert 1e-3 < ex.measure_equivariance(lambda t: rotate_images(t, 30.0), kernel=blur) < 0.1  # interpolation only
+    down = lambda d: (lambda t: shift_images(t, d, 0))  # noqa: E731
+    for layer in ({"stride": 2}, {"pool": 2}):
+        assert ex.measure_equivariance(down(2), **layer, output_transform=down(1)) < 1e-12
+        assert min(ex.measure_equivariance(down(1), **layer, output_transform=down(k)) for k in (0, 1)) > 0.1
+    with pytest.raises(TypeError, match="function of an image batch"):
+        ex.measure_equivariance("rotate")
+    with pytest.raises(ValueError, match=r"shape \(3, 3\)"):
+        ex.measure_equivariance(quarter_turn, kernel=torch.ones(5, 5))
+    with pytest.raises(TypeError, match="stride"):
+        ex.measure_equivariance(quarter_turn, stride=1.5)
+    with pytest.raises(ValueError, match="pool"):
+        ex.measure_equivariance(quarter_turn, pool=0)
 
 
 # generic checks: multiple choice and numeric answers
