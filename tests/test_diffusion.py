@@ -17,6 +17,7 @@ from companion.diffusion import (
     elbo_weights,
     forward_step,
     linear_betas,
+    loss_weights,
     model_mean,
     noise_prediction_loss,
     posterior,
@@ -144,6 +145,38 @@ def test_noise_prediction_loss_is_the_mean_squared_noise_error():
     torch.testing.assert_close(loss, eps.pow(2).mean(), rtol=1e-12, atol=0)  # ε_θ = 0
 
 
+def test_loss_weights_and_the_weighted_loss():
+    """(D.6): w_t = 1 is L_simple; min-SNR weights are min(SNR_t, γ) / SNR_t, 1 where SNR_t ≤ γ."""
+    assert torch.equal(loss_weights(SCHEDULE), torch.ones(50, dtype=torch.float64))
+    w = loss_weights(SCHEDULE, 5.0)
+    snr = SCHEDULE.alpha_bars / (1 - SCHEDULE.alpha_bars)
+    torch.testing.assert_close(w[snr > 5], 5.0 / snr[snr > 5], rtol=1e-12, atol=0)
+    assert torch.all(w[snr <= 5] == 1) and (snr > 5).any() and (snr <= 5).any()
+    x0, _ = _x()
+    loss = noise_prediction_loss(ZeroNet(), x0, SCHEDULE, torch.Generator().manual_seed(3), snr_gamma=5.0)
+    g = torch.Generator().manual_seed(3)
+    t = torch.randint(1, SCHEDULE.T + 1, (4,), generator=g)
+    eps = torch.randn(x0.shape, generator=g, dtype=torch.float64)
+    torch.testing.assert_close(loss, (w[t - 1].view(4, 1, 1, 1) * eps.pow(2)).mean(), rtol=1e-12, atol=0)
+    with pytest.raises(ValueError, match="snr_gamma to be a positive number or None, got 0"):
+        loss_weights(SCHEDULE, 0)
+
+
+def test_a_network_that_predicts_x0_gives_the_noise_by_the_closed_form():
+    """(D.8): ε_θ = (x_t − √ᾱ_t x̂_θ) / √(1 − ᾱ_t), and μ_θ is then the posterior mean at x̂_θ."""
+    torch.manual_seed(0)
+    x0_net = NoisePredictor((1, 2, 2), hidden=8, depth=1, time_dim=4, alpha_bars=SCHEDULE.alpha_bars).double()
+    eps_net = NoisePredictor((1, 2, 2), hidden=8, depth=1, time_dim=4).double()
+    eps_net.load_state_dict({k: v for k, v in x0_net.state_dict().items() if k != "alpha_bars"})
+    x_t, _ = _x()
+    t = torch.tensor([1, 7, 25, 50])
+    x_hat = eps_net(x_t, t)  # the same MLP's raw output: x̂_θ
+    a = SCHEDULE.alpha_bars[t - 1].view(4, 1, 1, 1)
+    torch.testing.assert_close(x0_net(x_t, t), (x_t - a.sqrt() * x_hat) / (1 - a).sqrt(), rtol=1e-10, atol=1e-10)
+    torch.testing.assert_close(model_mean(x0_net, x_t, t, SCHEDULE), posterior(x_hat, x_t, t, SCHEDULE)[0],
+                               rtol=1e-9, atol=1e-9)
+
+
 def test_reverse_step_adds_sigma_t_noise_except_at_the_last_step():
     x_t, _ = _x()
     net = ZeroNet()
@@ -208,6 +241,17 @@ def _tiny_config(**changes):
 
 def _digits(n=48):
     return load_digits("train")[0][:n]
+
+
+def test_elbo_terms_add_up_and_are_positive_kls():
+    model, _ = train_diffusion(_digits(), _tiny_config(), generator=torch.Generator().manual_seed(0), progress=False)
+    x = load_digits("test")[0][:5]
+    terms = model.elbo_terms(x, generator=torch.Generator().manual_seed(0))
+    assert terms.shape == (5, 21) and terms.dtype == torch.float64
+    assert torch.all(terms[:, 1:] >= 0)  # KL divergences
+    assert torch.all(terms[:, 0] >= 0)  # −log of a probability (of a bin)
+    torch.testing.assert_close(model.negative_elbo(x, generator=torch.Generator().manual_seed(0)),
+                               terms.sum(1).float(), rtol=1e-6, atol=0)
 
 
 def test_train_diffusion_one_run_shapes_history_and_determinism():
@@ -309,7 +353,8 @@ def test_train_diffusion_rejects_bad_input():
 
 
 @pytest.mark.parametrize("bad", [dict(steps=0), dict(timesteps=0), dict(beta_end=1.0), dict(lr=0.0),
-                                 dict(ema_decay=1.0), dict(variance="learned"), dict(hidden=2.5)])
+                                 dict(ema_decay=1.0), dict(variance="learned"), dict(hidden=2.5),
+                                 dict(predict="v"), dict(snr_gamma=-1.0)])
 def test_diffusion_config_rejects_bad_values(bad):
     with pytest.raises(ValueError, match="expected"):
         DiffusionConfig(**bad)
