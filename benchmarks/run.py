@@ -1,7 +1,7 @@
 """Run the book's benchmarks and write one Markdown report.
 
     python -m benchmarks                  # everything: notebooks, suite, quality, kernels
-    python -m benchmarks --only kernels   # one part (notebooks, suite, quality, kernels)
+    python -m benchmarks --only kernels   # one part (notebooks, suite, quality, generative, kernels)
     python -m benchmarks --update-readme  # also replace the table in README.md
 
 Times are wall-clock seconds on the machine that runs it, with the thread count each part uses
@@ -31,7 +31,7 @@ NOTEBOOK_BUDGETS = {  # seconds under strict nbval on 2 CPU cores
     "06_faq.ipynb": 60,
 }
 SUITE_BUDGET = 12 * 60
-PARTS = ("notebooks", "suite", "quality", "kernels")
+PARTS = ("notebooks", "suite", "quality", "generative", "kernels")
 
 
 def machine_line() -> str:
@@ -94,6 +94,12 @@ def quality_rows(device: torch.device) -> list[str]:
     return rows
 
 
+def generative_rows(device: torch.device) -> list[str]:
+    from benchmarks.generative import measure, table_rows
+
+    return table_rows(measure(device))
+
+
 def update_readme(report: str) -> None:
     readme = ROOT / "README.md"
     text = readme.read_text(encoding="utf-8")
@@ -122,6 +128,8 @@ def main(argv: list[str] | None = None) -> int:
         sections.append("\n".join(suite_rows()))
     if "quality" in parts:
         sections.append("\n".join(quality_rows(device)))
+    if "generative" in parts:
+        sections.append("\n".join(generative_rows(device)))
     if "kernels" in parts:
         sections.append("\n".join(kernel_rows(device)))
     report = "\n\n".join(sections) + "\n"
