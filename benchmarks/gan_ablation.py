@@ -8,17 +8,18 @@ DCGAN's Adam betas (0.5, 0.999), weight averaging), the last is `GANConfig()`, w
 Every row trains with the same seeds on the 1,437 training digits, one torch thread, and is judged by
 `benchmarks.generative.Judge` (the chapter's CNN features: Fréchet distance as the mean over blocks
 of 360 samples, floor and ceiling, label entropy of 1,000 samples, novelty). Samples come from a
-generator seeded 1, as in chapter 4.
+generator seeded 1, as in chapter 4. Wall seconds depend on what else the machine runs; CPU seconds
+(of this process, one thread) much less so.
 
 What else the search for this recipe tried and left out (development runs, not repeated here; the
 Fréchet distance as a multiple of the floor). As the mean over 10 blocks, seeds 0–2, against 2.37–2.42
 for the recipe: a wider G (48 channels for 80 epochs: 2.24–2.39; 64 for 70 epochs: 2.26–2.67) and
-averaging with β = 0.998 (2.35–2.39): within the seeds’ spread, so left out. From one block of 360 samples, seed 0, against
-2.76 for the recipe without recalibration: a wider D (64 channels: 2.29, at 1.6× the time per step),
-averaging with β = 0.999 (3.10) or 0.99 (2.87), lr 5 · 10⁻⁴ (2.90), a linear decay of the learning rate
-(2.68), separate rates 5 · 10⁻⁴ for G and 10⁻³ for D (2.75), batches of 64 for 150 epochs (3.14) or of
-16 for 50 (2.88), a 64-dimensional z (2.82), a narrower D (16 channels: 3.21). Without spectral norm, a
-D twice as wide made things worse (8.36 against 6.04 at 100 epochs with DCGAN's betas).
+averaging with β = 0.998 (2.35–2.39), within the seeds' spread. From one block of 360 samples, seed 0,
+against 2.76 for the recipe without recalibration: a wider D (64 channels: 2.29, at 1.6× the time per
+step), averaging with β = 0.999 (3.10) or 0.99 (2.87), lr 5 · 10⁻⁴ (2.90), a linear decay of the learning
+rate (2.68), separate rates 5 · 10⁻⁴ for G and 10⁻³ for D (2.75), batches of 64 for 150 epochs (3.14) or
+of 16 for 50 (2.88), a 64-dimensional z (2.82), a narrower D (16 channels: 3.21). Without spectral norm,
+a D twice as wide made things worse (8.36 against 6.04 at 100 epochs with DCGAN's betas).
 """
 
 from __future__ import annotations
@@ -90,11 +91,11 @@ def run(seeds=(0, 1, 2)) -> dict:
 
 def table_rows(result: dict) -> list[str]:
     lines = [f"| change (cumulative) | Fréchet distance | × floor ({result['floor']:.2f}) | label entropy "
-             "| novelty (median ratio) | training s |", "| --- | ---: | ---: | ---: | ---: | ---: |"]
+             "| novelty (median ratio) | training s (CPU s) |", "| --- | ---: | ---: | ---: | ---: | ---: |"]
     for row in result["rows"]:
         m = row["mean"]
         lines.append(f"| {row['change']} | {m['fd_mean']:.2f} | {m['fd_over_floor']:.2f} | {m['label_entropy']:.3f} "
-                     f"| {m['novelty_median_ratio']:.2f} | {m['train_seconds']:.1f} |")
+                     f"| {m['novelty_median_ratio']:.2f} | {m['train_seconds']:.1f} ({m['train_cpu_seconds']:.1f}) |")
     return lines
 
 

@@ -222,3 +222,18 @@ def test_the_recipe_fields_change_the_trained_gan():
 def test_gan_config_rejects_bad_recipe_fields(bad, error):
     with pytest.raises(error, match="expected"):
         GANConfig(**bad)
+
+
+def test_the_committed_ablation_ends_with_todays_recipe():
+    """benchmarks/results/gan_ablation.json is what the chapter shows: its last row must be GANConfig()."""
+    import dataclasses
+    import json
+    from pathlib import Path
+
+    from benchmarks.gan_ablation import configs
+
+    assert configs()[-1][1] == GANConfig()
+    result = json.loads((Path(__file__).parent.parent / "benchmarks/results/gan_ablation.json").read_text("utf-8"))
+    recipe = {k: v for k, v in dataclasses.asdict(GANConfig()).items() if k != "snapshot_epochs"}
+    assert result["rows"][-1]["config"] == json.loads(json.dumps(recipe))  # tuples become lists in JSON
+    assert [row["change"] for row in result["rows"]] == [what for what, _ in configs()]
