@@ -428,7 +428,9 @@ class DiffusionConfig:
     def __post_init__(self):
         for name in ("timesteps", "hidden", "depth", "time_dim", "steps", "batch_size"):
             value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            if not isinstance(value, int) or isinstance(value, bool):  # True is not a count
+                raise TypeError(f"expected {name} to be a positive int, got {value!r} ({type(value).__name__})")
+            if value < 1:
                 raise ValueError(f"expected {name} to be a positive int, got {value!r}")
         linear_betas(self.timesteps, self.beta_start, self.beta_end)  # checks the two ends
         if self.predict not in PREDICTIONS:

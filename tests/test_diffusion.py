@@ -353,10 +353,17 @@ def test_train_diffusion_rejects_bad_input():
 
 
 @pytest.mark.parametrize("bad", [dict(steps=0), dict(timesteps=0), dict(beta_end=1.0), dict(lr=0.0),
-                                 dict(ema_decay=1.0), dict(variance="learned"), dict(hidden=2.5),
+                                 dict(ema_decay=1.0), dict(variance="learned"),
                                  dict(predict="v"), dict(snr_gamma=-1.0)])
 def test_diffusion_config_rejects_bad_values(bad):
     with pytest.raises(ValueError, match="expected"):
+        DiffusionConfig(**bad)
+
+
+@pytest.mark.parametrize("bad", [dict(timesteps=True), dict(hidden=2.5), dict(steps="100"), dict(clip=1)])
+def test_diffusion_config_rejects_the_wrong_kind_of_value(bad):
+    name = next(iter(bad))
+    with pytest.raises(TypeError, match=f"expected {name} to be"):
         DiffusionConfig(**bad)
 
 
