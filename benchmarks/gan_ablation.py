@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import time
 from pathlib import Path
 
@@ -58,15 +59,27 @@ def configs():
     return out
 
 
-def run(seeds=(0, 1, 2)) -> dict:
+def run(seeds=(0, 1, 2), only: set[int] | None = None, previous: dict | None = None) -> dict:
+    """Train and judge every row, or only the rows numbered in `only`, taking the others from `previous`."""
     from benchmarks.generative import BLOCK, BLOCKS, Judge
     from companion.gan import train_gan
 
     torch.set_num_threads(1)
     judge = Judge.build(torch.device("cpu"))
     rows = []
-    for what, config in configs():
+    for index, (what, config) in enumerate(configs()):
+        if only is not None and index not in only:
+            kept = previous["rows"][index] if previous and index < len(previous["rows"]) else None
+            fields = json.loads(json.dumps({k: v for k, v in dataclasses.asdict(config).items()
+                                            if k != "snapshot_epochs"}))  # tuples as JSON stores them
+            if kept is None or (kept["change"], kept["config"], [r["seed"] for r in kept["seeds"]]) != (
+                    what, fields, list(seeds)):
+                raise ValueError(f"expected row {index} ({what!r}) with seeds {list(seeds)} and today's config in "
+                                 "the previous results, found none: run it too")
+            rows.append(kept)
+            continue
         per_seed = []
+        load_before = os.getloadavg()[0]
         for seed in seeds:
             wall, cpu = time.perf_counter(), time.process_time()
             gan, history = train_gan(judge.x_train, config, generator=torch.Generator().manual_seed(seed),
@@ -81,7 +94,10 @@ def run(seeds=(0, 1, 2)) -> dict:
                   f"{wall:.1f} s (CPU {cpu:.1f} s)", flush=True)
         mean = {key: sum(r[key] for r in per_seed) / len(per_seed) for key in per_seed[0] if key != "seed"}
         rows.append({"change": what, "config": {k: v for k, v in dataclasses.asdict(config).items()
-                                                if k != "snapshot_epochs"}, "mean": mean, "seeds": per_seed})
+                                                if k != "snapshot_epochs"}, "mean": mean, "seeds": per_seed,
+                     "measured": time.strftime("%Y-%m-%d %H:%M"),
+                     # the 1-minute load average before and after: wall seconds are only comparable when it is low
+                     "load_average": [round(load_before, 2), round(os.getloadavg()[0], 2)]})
     return {"what": "chapter 4's GAN, one change at a time (cumulative); the last row is GANConfig()",
             "floor": judge.floor, "ceiling": judge.ceiling, "copying": judge.copying, "block": BLOCK, "blocks": BLOCKS,
             "seeds": list(seeds),
@@ -104,8 +120,11 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--out", type=Path, default=RESULTS / "gan_ablation.json")
+    parser.add_argument("--rows", type=int, nargs="+", default=None,
+                        help="re-run only these rows (0 = baseline), keeping the others from --out")
     args = parser.parse_args(argv)
-    result = run(tuple(args.seeds))
+    previous = json.loads(args.out.read_text(encoding="utf-8")) if args.rows is not None else None
+    result = run(tuple(args.seeds), None if args.rows is None else set(args.rows), previous)
     args.out.parent.mkdir(exist_ok=True)
     args.out.write_text(json.dumps(result, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     print("\n".join(table_rows(result)))
