@@ -149,7 +149,27 @@ CALLABLE = Arg("callable")
 INSTANCE = Arg("instance")
 CONFIG = Arg("config", optional=True)
 STR = Arg("str")
-FORWARD = Arg("tensor", same_dtype=True, ok={"nan": PROPAGATES, "inf": PROPAGATES, "empty": EMPTY_BATCH})
+FORWARD_OK = {"nan": PROPAGATES, "inf": PROPAGATES, "empty": EMPTY_BATCH}
+FORWARD = Arg("tensor", same_dtype=True, ok=FORWARD_OK)  # the input of a network's forward
+NET_INPUT = Arg("tensor", same_dtype=True, fixed_last=True, ok=FORWARD_OK)  # ... whose last axis the network fixes
+
+
+def forward(model, x):
+    return model(x)
+
+
+def sampling(make_model, check=None) -> Spec:
+    """The spec of a generative model's `sample(n, generator)`."""
+    return Spec(lambda model, n, generator: model.sample(n, generator),
+                lambda g: dict(model=make_model(), n=4, generator=gen(g)), dict(n=POS, generator=OPT_G), check=check,
+                random=True)
+
+
+def pair(cls, make_model) -> Spec:
+    """The spec of a GAN's constructor from its two networks, G and D."""
+    return Spec(lambda G, D: cls(G, D), lambda g: dict(G=make_model().G, D=make_model().D),
+                dict(G=INSTANCE, D=INSTANCE))
+
 
 # Tiny training runs: what the property tests need is the checks, not the learning.
 CLASSIFIER = cnn.ClassifierConfig(epochs=1, batch_size=4)
@@ -196,8 +216,7 @@ SPECS: dict[str, Spec] = {
         dict(sizes=Arg("sizes"), activation=CHOICE, seed=Arg("int"), dtype=Arg("dtype"), device=DEVICE)),
     "companion.backprop.MLP.forward": Spec(
         lambda model, x: model.forward(x), lambda g: dict(model=small_mlp(), x=torch.randn(5, 3, generator=g)),
-        dict(x=Arg("tensor", same_dtype=True, fixed_last=True, ok={"nan": PROPAGATES, "inf": PROPAGATES,
-                                                                   "empty": EMPTY_BATCH})),
+        dict(x=NET_INPUT),
         check=_shape(5, 2)),
     "companion.backprop.MLP.backward": Spec(
         lambda model, grad_output: model.backward(grad_output),
@@ -316,7 +335,7 @@ SPECS: dict[str, Spec] = {
                                           lambda g: dict(model=small_cnn(g), x=images(g)), dict(x=FORWARD)),
     "companion.cnn.CNN.features": Spec(lambda model, x: model.features(x),
                                        lambda g: dict(model=small_cnn(g), x=images(g)), dict(x=FORWARD)),
-    "companion.cnn.CNN.forward": Spec(lambda model, x: model(x), lambda g: dict(model=small_cnn(g), x=images(g)),
+    "companion.cnn.CNN.forward": Spec(forward, lambda g: dict(model=small_cnn(g), x=images(g)),
                                       dict(x=FORWARD)),
     "companion.cnn.ClassifierConfig": Spec(
         cnn.ClassifierConfig, lambda g: dict(epochs=1, batch_size=4, lr=1e-3, weight_decay=0.0, max_shift=1,
@@ -406,17 +425,14 @@ SPECS: dict[str, Spec] = {
         dict(out_channels=POS, image_size=Arg("int", minimum=2), latent_dim=POS, width=POS, min_side=POS)),
     "companion.gan.Generator.forward": Spec(
         lambda model, z: model(z), lambda g: dict(model=small_gan().G, z=torch.randn(3, 3, generator=g)),
-        dict(z=Arg("tensor", same_dtype=True, fixed_last=True, ok={"nan": PROPAGATES, "inf": PROPAGATES,
-                                                                   "empty": EMPTY_BATCH}))),
+        dict(z=NET_INPUT)),
     "companion.gan.Discriminator": Spec(
         gan.Discriminator, lambda g: dict(in_channels=1, image_size=8, width=4, min_side=2),
         dict(in_channels=POS, image_size=Arg("int", minimum=2), width=POS, min_side=POS)),
     "companion.gan.Discriminator.forward": Spec(
-        lambda model, x: model(x), lambda g: dict(model=small_gan().D, x=images(g, 3, 1, 4)),
-        dict(x=Arg("tensor", same_dtype=True, fixed_last=True, ok={"nan": PROPAGATES, "inf": PROPAGATES,
-                                                                   "empty": EMPTY_BATCH}))),
-    "companion.gan.GAN": Spec(lambda G, D: gan.GAN(G, D), lambda g: dict(G=small_gan().G, D=small_gan().D),
-                              dict(G=INSTANCE, D=INSTANCE)),
+        forward, lambda g: dict(model=small_gan().D, x=images(g, 3, 1, 4)),
+        dict(x=NET_INPUT)),
+    "companion.gan.GAN": pair(gan.GAN, small_gan),
     "companion.gan.GAN.sample_latent": Spec(lambda model, n, generator: model.sample_latent(n, generator),
                                             lambda g: dict(model=small_gan(), n=4, generator=gen(g)),
                                             dict(n=POS, generator=OPT_G), random=True),
@@ -425,9 +441,7 @@ SPECS: dict[str, Spec] = {
         dict(z=Arg("tensor", fixed_last=True, ok={"nan": PROPAGATES, "inf": PROPAGATES, "empty": EMPTY_BATCH,
                                                   "other_float": "z is converted to the model's dtype"})),
         check=_unit),
-    "companion.gan.GAN.sample": Spec(lambda model, n, generator: model.sample(n, generator),
-                                     lambda g: dict(model=small_gan(), n=4, generator=gen(g)),
-                                     dict(n=POS, generator=OPT_G), check=_unit, random=True),
+    "companion.gan.GAN.sample": sampling(small_gan, check=_unit),
     "companion.gan.GANConfig": Spec(
         gan.GANConfig, lambda g: dict(epochs=2, batch_size=4, latent_dim=3, width=4, min_side=2, lr=1e-3,
                                       betas=(0.5, 0.9), ema_decay=0.9, snapshot_epochs=(1,)),
@@ -634,24 +648,18 @@ SPECS: dict[str, Spec] = {
                                           dict(latent_dim=POS, hidden=POS, depth=POS, generator=OPT_G)),
     "companion.toygan.ToyGenerator.forward": Spec(
         lambda model, z: model(z), lambda g: dict(model=small_toy().G, z=torch.randn(5, 2, generator=g)),
-        dict(z=Arg("tensor", same_dtype=True, fixed_last=True, ok={"nan": PROPAGATES, "inf": PROPAGATES,
-                                                                   "empty": EMPTY_BATCH}))),
+        dict(z=NET_INPUT)),
     "companion.toygan.ToyDiscriminator": Spec(toygan.ToyDiscriminator, lambda g: dict(hidden=4, depth=2,
                                                                                       generator=gen(g)),
                                               dict(hidden=POS, depth=POS, generator=OPT_G)),
     "companion.toygan.ToyDiscriminator.forward": Spec(
-        lambda model, x: model(x), lambda g: dict(model=small_toy().D, x=torch.randn(5, 2, generator=g)),
-        dict(x=Arg("tensor", same_dtype=True, fixed_last=True, ok={"nan": PROPAGATES, "inf": PROPAGATES,
-                                                                   "empty": EMPTY_BATCH}))),
-    "companion.toygan.ToyGAN": Spec(lambda G, D: toygan.ToyGAN(G, D), lambda g: dict(G=small_toy().G, D=small_toy().D),
-                                    dict(G=INSTANCE, D=INSTANCE)),
-    "companion.toygan.ToyGAN.sample": Spec(lambda model, n, generator: model.sample(n, generator),
-                                           lambda g: dict(model=small_toy(), n=5, generator=gen(g)),
-                                           dict(n=POS, generator=OPT_G), random=True),
+        forward, lambda g: dict(model=small_toy().D, x=torch.randn(5, 2, generator=g)),
+        dict(x=NET_INPUT)),
+    "companion.toygan.ToyGAN": pair(toygan.ToyGAN, small_toy),
+    "companion.toygan.ToyGAN.sample": sampling(small_toy),
     "companion.toygan.ToyGAN.probability_real": Spec(
         lambda model, x: model.probability_real(x), lambda g: dict(model=small_toy(), x=torch.randn(5, 2, generator=g)),
-        dict(x=Arg("tensor", same_dtype=True, fixed_last=True, ok={"nan": PROPAGATES, "inf": PROPAGATES,
-                                                                   "empty": EMPTY_BATCH})), check=_unit),
+        dict(x=NET_INPUT), check=_unit),
     "companion.toygan.discriminator_grid": Spec(toygan.discriminator_grid,
                                                 lambda g: dict(D=small_toy().D, extent=2.0, resolution=4),
                                                 dict(D=INSTANCE, extent=POS_REAL, resolution=Arg("int", minimum=2)),
@@ -752,9 +760,7 @@ SPECS: dict[str, Spec] = {
                                                   "other_float": "x is converted to the encoder's dtype"},
                    also={"above one": torch.full((2, 1, 4, 4), 2.0)}),
              n_samples=POS, generator=OPT_G), random=True),
-    "companion.vae.VAE.sample": Spec(lambda model, n, generator: model.sample(n, generator),
-                                     lambda g: dict(model=small_vae(), n=3, generator=gen(g)),
-                                     dict(n=POS, generator=OPT_G), check=_unit, random=True),
+    "companion.vae.VAE.sample": sampling(small_vae, check=_unit),
     "companion.vae.pixel_means": Spec(vae.pixel_means, lambda g: dict(images=images(g)), dict(images=T), check=_unit),
     "companion.vae.independent_pixels_nll": Spec(
         vae.independent_pixels_nll, lambda g: dict(train_images=images(g), images=images(g, 3)),
