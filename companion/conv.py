@@ -50,8 +50,8 @@ def conv_output_size(n: int, kernel_size: int, stride: int = 1, padding: int = 0
         check.integer(value, name, minimum)
     span = dilation * (kernel_size - 1) + 1  # how far the dilated kernel reaches
     if span > n + 2 * padding:
-        raise ValueError(f"kernel larger than the padded input: a kernel of size {kernel_size} with dilation "
-                         f"{dilation} spans {span}, but the padded input has size {n + 2 * padding}")
+        raise ValueError(f"expected a kernel no larger than the padded input: a kernel of size {kernel_size} with "
+                         f"dilation {dilation} spans {span}, got a padded input of size {n + 2 * padding}")
     return (n + 2 * padding - span) // stride + 1
 
 

@@ -126,7 +126,8 @@ def check_unit_images(images: torch.Tensor, square: bool = False, name: str = "i
     The generative models (`train_gan`, `train_vae`) read pixels as probabilities or scale them to
     tanh's range, so anything outside [0, 1] (nan included) is a mistake upstream. `square` asks for H == W.
     """
-    layout = "(N, C, S, S)" if square else "(N, C, H, W)"
+    check.instance(name, "name", str, "a str")
+    layout = "(N, C, S, S)" if check.flag(square, "square") else "(N, C, H, W)"
     check.tensor(images, name, ndim=4, layout=layout, floating=True)
     if square and images.shape[2] != images.shape[3]:
         raise ValueError(f"expected {name} of shape {layout}, got {tuple(images.shape)}")

@@ -88,8 +88,10 @@ def logits(model: Model, inputs: torch.Tensor, batch_size: int = 512) -> torch.T
 def predict(model: Model, inputs: torch.Tensor, batch_size: int = 512) -> torch.Tensor:
     """Predicted classes (N,) int64: the argmax of the scores, or the model's own answer if it returns classes."""
     out = _outputs(model, inputs, batch_size)
-    if out.ndim == 2:
-        return out.argmax(dim=1)
+    return out.argmax(dim=1) if out.ndim == 2 else _classes(out)
+
+
+def _classes(out: torch.Tensor) -> torch.Tensor:
     if out.is_floating_point() or out.dtype == torch.bool:
         raise ValueError(f"expected a model that returns (N,) integer classes or (N, K) scores, got (N,) {out.dtype}")
     return out.long()
@@ -104,7 +106,10 @@ def accuracy(model: Model, inputs: torch.Tensor, labels: torch.Tensor, batch_siz
     """The fraction of inputs that `model` assigns to their labels (N,) int64."""
     _check_inputs(inputs)
     check.class_indices(labels, "labels", n=len(inputs))
-    predicted = predict(model, inputs, batch_size)
+    out = _outputs(model, inputs, batch_size)
+    if out.ndim == 2:  # scores (N, K): a label K or above can never be right, it is a mistake
+        check.class_indices(labels, "labels", n=len(inputs), num_classes=out.shape[1])
+    predicted = out.argmax(dim=1) if out.ndim == 2 else _classes(out)
     return (predicted == labels.to(predicted.device)).double().mean().item()
 
 
@@ -241,9 +246,11 @@ def label_entropy(predictions: torch.Tensor, num_classes: int | None = None) -> 
         check.tensor(predictions, "predictions", ndim=2, layout="(N, K) of probabilities", floating=True,
                      finite=True)
         probs = predictions.detach().to("cpu", torch.float64)
-        if (probs < 0).any() or not torch.allclose(probs.sum(1), torch.ones(len(probs), dtype=torch.float64),
-                                                     atol=1e-4):
-            raise ValueError("expected each row of probabilities to be >= 0 and sum to 1")
+        sums = probs.sum(1)
+        if (probs < 0).any() or not torch.allclose(sums, torch.ones_like(sums), atol=1e-4):
+            raise ValueError(f"expected each row of probabilities to be >= 0 and sum to 1, got values down to "
+                             f"{probs.min().item():.3g} and row sums in [{sums.min().item():.4g}, "
+                             f"{sums.max().item():.4g}]")
         p = probs.mean(0)
     else:
         check.class_indices(predictions, "predictions")

@@ -73,17 +73,28 @@ def show(fig=None, *, alt: str) -> None:
 
     fig = plt.gcf() if fig is None else fig
     if not isinstance(fig, Figure):
-        raise TypeError(f"expected a matplotlib Figure, got {type(fig).__name__}")
-    if not isinstance(alt, str) or len(alt.split()) < 3:
+        raise TypeError(f"expected a matplotlib Figure, got {check.describe(fig)}")
+    if not fig.axes:
+        raise ValueError("expected a figure with something drawn on it, got one without axes")
+    check.instance(alt, "alt", str, "a str, a sentence that describes the figure")
+    if len(alt.split()) < 3:
         raise ValueError(f"expected alt to be a sentence (three words or more) describing the figure, got {alt!r}")
     data = print_figure(fig, "png", bbox_inches="tight")
     plt.close(fig)
     display(Image(data=data, format="png", alt=alt.strip()))
 
 
+def _check_cmap(cmap: str) -> str:
+    check.instance(cmap, "cmap", str, "the name of a matplotlib colormap")
+    if cmap not in matplotlib.colormaps:
+        raise ValueError(f"expected cmap to be the name of a matplotlib colormap such as 'gray_r', got {cmap!r}")
+    return cmap
+
+
 def _as_image_batch(images) -> np.ndarray:
     """(N, H, W), (N, 1, H, W) or (N, 3, H, W) tensor/array -> (N, H, W[, 3]) float array."""
     if isinstance(images, torch.Tensor):
+        check.tensor(images, "images")
         images = images.detach().to("cpu", torch.float32).numpy()
     elif not isinstance(images, np.ndarray):
         raise TypeError(f"expected a torch.Tensor or numpy array of images, got {type(images).__name__}")
@@ -119,6 +130,7 @@ def show_images(images, ncols: int = 10, titles=None, suptitle: str | None = Non
     check.real(cell_size, "cell_size", above=0)
     check.real(vmin, "vmin")
     check.real(vmax, "vmax", above=vmin)
+    _check_cmap(cmap)
     if suptitle is not None:
         check.instance(suptitle, "suptitle", str, "a str or None")
     nrows = -(-n // ncols)
@@ -151,6 +163,10 @@ def plot_history(history: dict, keys=None, ax=None, xlabel: str = "epoch", title
             raise TypeError(f"expected history[{key!r}] to be a list of numbers, got {check.describe(values)}")
     if ax is not None:
         check.instance(ax, "ax", Axes, "a matplotlib Axes or None")
+    check.instance(xlabel, "xlabel", str, "a str")
+    if title is not None:
+        check.instance(title, "title", str, "a str or None")
+    check.flag(logy, "logy")
     if ax is None:
         _, ax = plt.subplots(figsize=(5, 3))
     for key in keys:
@@ -172,7 +188,8 @@ def plot_decision_regions(predict_proba, points=None, labels=None, ax=None, exte
 
     Args:
         predict_proba: maps a (M, 2) float32 tensor of points to (M,) probabilities of class 1.
-        points, labels: optional data to scatter on top, (N, 2) and (N,) with values 0/1.
+        points, labels: optional data to scatter on top, (N, 2) floats and (N,) int64 classes 0/1 (tensors or
+            numpy arrays).
         extent: (xmin, xmax, ymin, ymax) of the grid.
     """
     if not callable(predict_proba):
@@ -187,6 +204,19 @@ def plot_decision_regions(predict_proba, points=None, labels=None, ax=None, exte
     check.integer(resolution, "resolution", minimum=2)
     if ax is not None:
         check.instance(ax, "ax", Axes, "a matplotlib Axes or None")
+    if title is not None:
+        check.instance(title, "title", str, "a str or None")
+    _check_cmap(cmap)
+    if points is not None:
+        points = torch.as_tensor(points) if isinstance(points, np.ndarray) else points
+        check.tensor(points, "points", ndim=2, layout="(N, 2)", floating=True, finite=True)
+        if points.shape[1] != 2:
+            raise ValueError(f"expected points of shape (N, 2), got {tuple(points.shape)}")
+    if labels is not None:
+        if points is None:
+            raise ValueError("expected points with the labels, got labels alone")
+        labels = torch.as_tensor(labels) if isinstance(labels, np.ndarray) else labels
+        check.class_indices(labels, "labels", n=len(points), num_classes=2)
     if ax is None:
         _, ax = plt.subplots(figsize=(4, 4))
     xs = torch.linspace(extent[0], extent[1], resolution)
@@ -203,8 +233,8 @@ def plot_decision_regions(predict_proba, points=None, labels=None, ax=None, exte
     if prob.min() < 0.49 and prob.max() > 0.51:  # a model that says 1/2 everywhere has no boundary to draw
         ax.contour(grid_x.numpy(), grid_y.numpy(), prob.numpy(), levels=[0.5], colors="k", linewidths=1.0)
     if points is not None:
-        points = torch.as_tensor(points).detach().cpu()
-        colours = None if labels is None else torch.as_tensor(labels).detach().cpu().numpy()
+        points = points.detach().cpu()
+        colours = None if labels is None else labels.detach().cpu().numpy()
         ax.scatter(points[:, 0].numpy(), points[:, 1].numpy(), c=colours, cmap=cmap, vmin=0, vmax=1, s=8,
                    edgecolors="k", linewidths=0.3)
     ax.set_xlim(extent[0], extent[1])

@@ -31,7 +31,18 @@ from companion.training import eval_mode, model_device
 
 def _check_images(images: torch.Tensor, name: str = "images", finite: bool = False) -> tuple[int, int, int, int]:
     check.tensor(images, name, ndim=4, layout="(N, C, H, W)", floating=True, finite=finite)
+    if 0 in images.shape:
+        raise ValueError(f"expected {name} of shape (N, C, H, W) with no size 0, got {tuple(images.shape)}")
     return tuple(images.shape)
+
+
+def _logits_for(model: nn.Module, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """The model's logits (N, K) for x, after checking that every label is one of its K classes."""
+    logits = model(x)
+    if not isinstance(logits, torch.Tensor) or logits.ndim != 2 or len(logits) != len(x):
+        raise ValueError(f"expected the model to map images to logits ({len(x)}, K), got {check.describe(logits)}")
+    check.class_indices(labels, "labels", n=len(x), num_classes=logits.shape[1])
+    return logits
 
 
 def _check_model(model: nn.Module) -> nn.Module:
@@ -124,7 +135,8 @@ def fgsm(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, epsilon: 
     epsilon = check.real(epsilon, "epsilon", at_least=0)
     with eval_mode(model):
         x = images.detach().clone().requires_grad_(True)
-        loss = F.cross_entropy(model(x), labels, reduction="sum")  # sum: per-image gradients keep their size
+        logits = _logits_for(model, x, labels)  # (N, K)
+        loss = F.cross_entropy(logits, labels, reduction="sum")  # sum: per-image gradients keep their size
         (grad,) = torch.autograd.grad(loss, x)
     return (images + epsilon * grad.sign()).clamp(0.0, 1.0).detach()
 
@@ -134,7 +146,7 @@ def saliency_map(model: nn.Module, images: torch.Tensor, labels: torch.Tensor) -
     _check_labelled(model, images, labels)
     with eval_mode(model):
         x = images.detach().clone().requires_grad_(True)
-        logits = model(x)  # (N, K)
+        logits = _logits_for(model, x, labels)  # (N, K)
         (grad,) = torch.autograd.grad(logits.gather(1, labels[:, None]).sum(), x)
     return grad.abs().amax(dim=1)  # (N, H, W)
 
@@ -150,7 +162,7 @@ def occlusion_map(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, 
         raise ValueError(f"expected patch to be an int in [1, {min(H, W)}], got {patch!r}")
     fill = check.real(fill, "fill")
     with eval_mode(model):
-        base = F.softmax(model(images), dim=1).gather(1, labels[:, None])[:, 0]  # (N,)
+        base = F.softmax(_logits_for(model, images, labels), dim=1).gather(1, labels[:, None])[:, 0]  # (N,)
         drop = torch.zeros(N, H, W, dtype=images.dtype, device=images.device)
         count = torch.zeros(H, W, dtype=images.dtype, device=images.device)
         for i in range(H - patch + 1):

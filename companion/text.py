@@ -86,7 +86,7 @@ def load_docstrings(split: str, modules: tuple[str, ...] = MODULES) -> str:
         raise TypeError(f"expected modules to be a tuple of str, got {check.describe(modules)}")
     text = _corpus(tuple(sorted(modules)))[split]
     if not text:
-        raise ValueError(f"none of the modules {modules!r} has docstrings in this Python's standard library")
+        raise ValueError(f"expected modules with docstrings in this Python's standard library, got none in {modules!r}")
     return text
 
 

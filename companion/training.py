@@ -50,12 +50,14 @@ def resolve_device(device: torch.device | str | None, data: torch.Tensor | None 
 
 
 @contextmanager
-def weights_from(generator: torch.Generator, device: torch.device) -> Iterator[None]:
+def weights_from(generator: torch.Generator, device: torch.device | str) -> Iterator[None]:
     """Inside the block torch's global generator is seeded from `generator`; outside it is as it was.
 
     torch's layers draw their initial weights (and dropout masks) from the global generator; forking
     it makes them reproducible from `generator` without touching the caller's random state.
     """
+    check.instance(generator, "generator", torch.Generator, "a torch.Generator")
+    device = resolve_device(device)
     with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
         torch.manual_seed(int(torch.randint(2**62, (1,), generator=generator)))
         yield
@@ -64,6 +66,7 @@ def weights_from(generator: torch.Generator, device: torch.device) -> Iterator[N
 @contextmanager
 def eval_mode(model: nn.Module) -> Iterator[nn.Module]:
     """Put `model` in eval mode for the block; restore its train/eval mode afterwards, even after an error."""
+    check.instance(model, "model", nn.Module, "a torch.nn.Module")
     was_training = model.training
     model.eval()
     try:
@@ -76,12 +79,18 @@ def progress_bar(iterable: Iterable, desc: str, progress: bool) -> Iterable:
     """The iterable, wrapped in a tqdm bar (notebook widget or text) when `progress` is True."""
     from tqdm.auto import tqdm
 
+    if not isinstance(iterable, Iterable):
+        raise TypeError(f"expected iterable to be something to loop over (a range, a list), "
+                        f"got {check.describe(iterable)}")
+    check.instance(desc, "desc", str, "a str")
     check.flag(progress, "progress")
     return tqdm(iterable, desc=desc, disable=not progress)
 
 
 def check_config(config, kind: type):
     """`config`, or `kind()` (its defaults) when None; a TypeError for anything else."""
+    if not isinstance(kind, type):
+        raise TypeError(f"expected kind to be a config class, got {check.describe(kind)}")
     if config is None:
         return kind()
     return check.instance(config, "config", kind, f"a {kind.__name__} or None")
@@ -89,6 +98,11 @@ def check_config(config, kind: type):
 
 def stop_if_diverged(step: int, hint: str, **losses: float) -> None:
     """Stop a diverging run at once: a FloatingPointError naming the losses that became nan or inf and the step."""
+    check.integer(step, "step", minimum=0)
+    check.instance(hint, "hint", str, "a str")
+    for name, value in losses.items():
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
+            raise TypeError(f"expected {name} to be a number (a loss), got {check.describe(value)}")
     bad = [f"{name} became {value}" for name, value in losses.items() if not math.isfinite(value)]
     if bad:
         raise FloatingPointError(f"{', '.join(bad)} at step {step}; {hint}")
@@ -96,6 +110,8 @@ def stop_if_diverged(step: int, hint: str, **losses: float) -> None:
 
 def model_device(model: nn.Module, default: torch.device | None = None) -> torch.device:
     """The device of a model's first parameter (or buffer), else `default` (the CPU if None)."""
+    check.instance(model, "model", nn.Module, "a torch.nn.Module")
+    default = resolve_device(default)
     for tensor in (*model.parameters(), *model.buffers()):
         return tensor.device
-    return default if default is not None else torch.device("cpu")
+    return default

@@ -132,6 +132,8 @@ def tensor(value, name: str, *, ndim: int | None = None, layout: str | None = No
     """
     if not isinstance(value, torch.Tensor):
         raise TypeError(f"expected {name} to be a torch.Tensor, got {describe(value)}")
+    if value.device.type == "meta":
+        raise ValueError(f"expected {name} on a device that holds data (cpu, cuda, mps), got a tensor on 'meta'")
     if ndim is not None and value.ndim != ndim:
         raise ValueError(f"expected {name} of shape {layout or f'with {ndim} dimensions'}, got {tuple(value.shape)}")
     if floating and value.dtype not in FLOAT_DTYPES:
@@ -147,7 +149,8 @@ def tensor(value, name: str, *, ndim: int | None = None, layout: str | None = No
 
 
 def finite_values(value: torch.Tensor, name: str) -> torch.Tensor:
-    """No nan or inf among the values of a float tensor."""
+    """No nan or inf among the values of a float tensor (other dtypes have none)."""
+    tensor(value, name)
     if value.is_floating_point() and not bool(torch.isfinite(value).all()):
         bad = int((~torch.isfinite(value)).sum())
         raise ValueError(f"expected {name} to be finite, got {bad} nan/inf value{'s' * (bad != 1)}")
@@ -176,6 +179,7 @@ def class_indices(value, name: str, n: int | None = None, num_classes: int | Non
 
 def like(value: torch.Tensor, name: str, reference: torch.Tensor, reference_name: str) -> torch.Tensor:
     """The same dtype and device as `reference` (operands of one computation)."""
+    tensor(value, name)
     if value.dtype != reference.dtype or value.device != reference.device:
         raise TypeError(f"expected {name} of dtype {reference.dtype} on {reference.device} like {reference_name}, "
                         f"got {value.dtype} on {value.device}")
@@ -185,6 +189,7 @@ def like(value: torch.Tensor, name: str, reference: torch.Tensor, reference_name
 def distinct_memory(value: torch.Tensor, name: str) -> torch.Tensor:
     """One memory location per element: refuses expanded views (a stride of 0), whose elements share one place,
     where a function writes into its argument."""
+    tensor(value, name)
     if any(stride == 0 and size > 1 for stride, size in zip(value.stride(), value.shape, strict=True)):
         raise ValueError(f"expected {name} whose elements have their own memory, got an expanded view "
                          f"(strides {value.stride()}); pass {name}.clone()")

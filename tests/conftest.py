@@ -1,7 +1,23 @@
-"""Shared test settings."""
+"""Shared test settings: one torch thread, and the hypothesis profiles of the property tests.
+
+HYPOTHESIS_PROFILE=ci (the default) runs a bounded, derandomised number of examples per property, so that
+the suite takes the same time and finds the same things on every run; HYPOTHESIS_PROFILE=thorough runs
+many more, freshly random, by hand: `HYPOTHESIS_PROFILE=thorough pytest tests/properties`.
+"""
+
+import os
 
 import pytest
 import torch
+from hypothesis import HealthCheck, settings
+
+_QUIET = [HealthCheck.too_slow, HealthCheck.function_scoped_fixture, HealthCheck.data_too_large,
+          HealthCheck.filter_too_much]
+settings.register_profile("ci", max_examples=2, deadline=None, database=None, derandomize=True,
+                          suppress_health_check=_QUIET, print_blob=True)
+settings.register_profile("thorough", max_examples=40, deadline=None, database=None, suppress_health_check=_QUIET,
+                          print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 @pytest.fixture(autouse=True)
@@ -12,3 +28,13 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+def pytest_terminal_summary(terminalreporter):
+    """How many cases the property tests generated in this run (they count themselves)."""
+    from tests.properties.framework import GENERATED
+
+    if GENERATED["cases"]:
+        terminalreporter.write_line(f"property tests: {GENERATED['cases']} generated cases "
+                                    f"(hypothesis profile {settings().max_examples} examples per property, "
+                                    f"{os.environ.get('HYPOTHESIS_PROFILE', 'ci')})")

@@ -242,7 +242,11 @@ def test_show_displays_a_png_with_its_alt_text(monkeypatch):
     assert metadata == {"alt": "A straight line rising from left to right."}
     assert not plt.get_fignums(), "the figure is closed, so the inline backend does not show it twice"
     with pytest.raises(ValueError, match="alt to be a sentence"):
-        plot.show(plt.figure(), alt="plot")
+        plot.show(plt.subplots()[0], alt="plot")
+    with pytest.raises(TypeError, match="alt to be a str"):
+        plot.show(plt.subplots()[0], alt=3)
+    with pytest.raises(ValueError, match="figure with something drawn on it"):
+        plot.show(plt.figure(), alt="a figure of nothing at all")
     with pytest.raises(TypeError, match="matplotlib Figure"):
         plot.show("figure", alt="a figure of nothing at all")
     plt.close("all")

@@ -64,7 +64,7 @@ def test_corpus_rejects_bad_arguments():
         load_docstrings("test")
     with pytest.raises(TypeError, match="tuple of str"):
         load_docstrings("train", modules=["os"])
-    with pytest.raises(ValueError, match="has docstrings"):
+    with pytest.raises(ValueError, match="expected modules with docstrings"):
         load_docstrings("train", modules=("no_such_module_here",))
 
 
