@@ -39,8 +39,8 @@ from dataclasses import dataclass
 
 import torch
 from torch import nn
-from tqdm.auto import tqdm
 
+from companion import training
 from companion.data import check_unit_images
 
 REVERSE_VARIANCES = ("beta", "posterior")  # σ_t² = β_t or β̃_t; the paper found both work (§3.2)
@@ -472,44 +472,33 @@ def train_diffusion(
     Raises:
         FloatingPointError: when the loss becomes nan or inf.
     """
-    config = DiffusionConfig() if config is None else config
-    if not isinstance(config, DiffusionConfig):
-        raise TypeError(f"expected config to be a DiffusionConfig, got {type(config).__name__}")
+    config = training.check_config(config, DiffusionConfig)
     check_unit_images(images)
-    if generator is not None and not isinstance(generator, torch.Generator):
-        raise TypeError(f"expected generator to be a torch.Generator or None, got {type(generator).__name__}")
-    device = torch.device(device) if device is not None else images.device
-    if generator is None:
-        generator = torch.Generator().manual_seed(int(torch.randint(2**62, (1,))))
+    generator = training.seed_generator(generator)
+    device = training.resolve_device(device, images)
 
     N = images.shape[0]
     schedule = NoiseSchedule(linear_betas(config.timesteps, config.beta_start, config.beta_end))
-    with torch.random.fork_rng(devices=[]):  # the initial weights come from `generator`
-        torch.manual_seed(int(torch.randint(2**62, (1,), generator=generator)))
+    with training.weights_from(generator, device):  # the initial weights come from `generator`
         net = NoisePredictor(tuple(images.shape[1:]), config.hidden, config.depth, config.time_dim,
                              schedule.alpha_bars if config.predict == "x0" else None)
     net = net.to(device=device, dtype=images.dtype)
     averaged = copy.deepcopy(net).requires_grad_(False) if config.ema_decay > 0 else net
     optimizer = torch.optim.Adam(net.parameters(), lr=config.lr)
+    lr_schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.steps, eta_min=config.lr_final)
     x_all = images.to(device) * 2 - 1  # (N, C, H, W) in [−1, 1]
     history: dict[str, list[float]] = {"loss": []}
     net.train()
-    for step in tqdm(range(config.steps), desc="diffusion steps", disable=not progress, mininterval=1.0):
-        cosine = 0.5 * (1 + math.cos(math.pi * step / config.steps))
-        for group in optimizer.param_groups:
-            group["lr"] = config.lr_final + (config.lr - config.lr_final) * cosine
+    for step in training.progress_bar(range(config.steps), "diffusion steps", progress):
         batch = torch.randint(N, (config.batch_size,), generator=generator).to(device)
         loss = noise_prediction_loss(net, x_all[batch], schedule, generator, config.snr_gamma)
-        if not torch.isfinite(loss):
-            raise FloatingPointError(f"diffusion loss became {loss.item()} at step {step}; "
-                                     f"try a lower lr than {config.lr}")
+        training.stop_if_diverged(step, f"try a lower lr than {config.lr}", loss=loss.item())
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
+        lr_schedule.step()
         if averaged is not net:
-            with torch.no_grad():
-                for p_avg, p in zip(averaged.parameters(), net.parameters(), strict=True):
-                    p_avg.lerp_(p, 1 - config.ema_decay)
+            training.update_average(averaged, net, config.ema_decay)
         history["loss"].append(loss.item())
     model = DiffusionModel(averaged, schedule, config.variance, config.clip)
     model.eval()

@@ -351,12 +351,8 @@ def train_gan(images: torch.Tensor, config: GANConfig | None = None, *, device: 
             opt_g.zero_grad()
             g_loss.backward()
             opt_g.step()
-            if G_ema is not G:
-                with torch.no_grad():
-                    for p_ema, p in zip(G_ema.parameters(), G.parameters(), strict=True):
-                        p_ema.lerp_(p, 1 - config.ema_decay)
-                    for b_ema, b in zip(G_ema.buffers(), G.buffers(), strict=True):
-                        b_ema.copy_(b)  # BatchNorm's running statistics
+            if G_ema is not G:  # BatchNorm's running statistics are copied, not averaged
+                training.update_average(G_ema, G, config.ema_decay, buffers=True)
 
             training.stop_if_diverged(step, f"lower the learning rate (lr={config.lr})", d_loss=d_loss.item(),
                              g_loss=g_loss.item())

@@ -115,3 +115,20 @@ def model_device(model: nn.Module, default: torch.device | None = None) -> torch
     for tensor in (*model.parameters(), *model.buffers()):
         return tensor.device
     return default
+
+
+@torch.no_grad()
+def update_average(averaged: nn.Module, model: nn.Module, decay: float, *, buffers: bool = False) -> None:
+    """One step of an exponential moving average of weights: θ_avg ← decay·θ_avg + (1 − decay)·θ.
+
+    `averaged` must be a copy of `model` (same parameters in the same order). With `buffers=True` the
+    buffers (BatchNorm's running statistics) are copied over as they are, not averaged.
+    """
+    check.instance(averaged, "averaged", nn.Module, "a torch.nn.Module")
+    check.instance(model, "model", nn.Module, "a torch.nn.Module")
+    check.real(decay, "decay", at_least=0, below=1)
+    for p_avg, p in zip(averaged.parameters(), model.parameters(), strict=True):
+        p_avg.lerp_(p, 1 - decay)
+    if buffers:
+        for b_avg, b in zip(averaged.buffers(), model.buffers(), strict=True):
+            b_avg.copy_(b)

@@ -346,9 +346,9 @@ def test_train_diffusion_rejects_bad_input():
         train_diffusion(images.flatten(1), _tiny_config(), progress=False)
     with pytest.raises(TypeError, match="images to be a torch.Tensor, got ndarray"):
         train_diffusion(images.numpy(), _tiny_config(), progress=False)
-    with pytest.raises(TypeError, match="DiffusionConfig, got dict"):
+    with pytest.raises(TypeError, match=r"DiffusionConfig or None, got .*\(dict\)"):
         train_diffusion(images, {"steps": 1}, progress=False)
-    with pytest.raises(TypeError, match="generator to be a torch.Generator or None, got int"):
+    with pytest.raises(TypeError, match=r"generator to be a torch.Generator or None, got 0 \(int\)"):
         train_diffusion(images, _tiny_config(), generator=0, progress=False)
 
 
@@ -368,6 +368,6 @@ def test_diffusion_config_rejects_the_wrong_kind_of_value(bad):
 
 
 def test_diverging_run_stops_with_a_clear_error():
-    with pytest.raises(FloatingPointError, match=r"diffusion loss became (nan|inf) at step \d+"):
+    with pytest.raises(FloatingPointError, match=r"loss became (nan|inf) at step \d+; try a lower lr"):
         train_diffusion(_digits(), _tiny_config(steps=50, lr=1e30, lr_final=1e30), progress=False,
                         generator=torch.Generator().manual_seed(0))
