@@ -67,6 +67,7 @@ class Spec:
     check: Callable[[object, dict], None] | None = None  # a property of the result of a valid call
     random: bool = False  # the result depends on a `generator` argument: the same seed, the same result
     allowed: tuple[type, ...] = ()  # exceptions that the callable raises by design (a failed check)
+    changes: tuple[str, ...] = ()  # arguments a successful call changes by design; a refused call leaves them alone
 
 
 VIEWS = ("noncontiguous", "expanded")
