@@ -13,9 +13,12 @@ that trains, a count) can be passed as ``value`` and are printed beside the clai
 from __future__ import annotations
 
 import math
+import numbers
 
 import numpy as np
 import torch
+
+from companion import validation
 
 PASS = "✓"
 FAIL = "✗"
@@ -59,7 +62,9 @@ def check_close(claim: str, actual, expected, atol: float = 0.0, rtol: float = 0
     if not isinstance(claim, str) or not claim.strip():
         raise TypeError(f"expected claim to be a non-empty str, got {claim!r}")
     for name, tol in (("atol", atol), ("rtol", rtol)):
-        if isinstance(tol, bool) or not isinstance(tol, (int, float)) or not math.isfinite(tol) or tol < 0:
+        if isinstance(tol, bool) or not isinstance(tol, numbers.Real):
+            raise TypeError(f"expected {name} to be a finite number ≥ 0, got {validation.describe(tol)}")
+        if not math.isfinite(tol) or tol < 0:
             raise ValueError(f"expected {name} to be a finite number ≥ 0, got {tol!r}")
     if atol == 0 and rtol == 0:
         raise ValueError("expected a tolerance: atol or rtol must be positive (exact float equality is not portable)")
@@ -83,8 +88,10 @@ def check_below(claim: str, value: float, bound: float) -> None:
         raise TypeError(f"expected claim to be a non-empty str, got {claim!r}")
     if isinstance(value, bool) or not isinstance(value, (int, float, np.floating)):
         raise TypeError(f"expected value to be a float, got {type(value).__name__}")
-    if isinstance(bound, bool) or not isinstance(bound, (int, float)) or not bound > 0:
-        raise ValueError(f"expected bound to be a positive number, got {bound!r}")
+    if isinstance(bound, bool) or not isinstance(bound, numbers.Real):
+        raise TypeError(f"expected bound to be a positive number, got {validation.describe(bound)}")
+    if not 0 < bound < math.inf:  # nan fails this too; '< inf' would claim nothing
+        raise ValueError(f"expected bound to be a positive finite number, got {bound!r}")
     if not value < bound:  # also catches nan
         raise AssertionError(f"{FAIL} {claim}: {float(value):.3g}, not below {bound:.0e}")
     print(f"{PASS} {claim} < {bound:.0e}")
@@ -107,6 +114,7 @@ def _as_bool(holds) -> bool:
 
 def _as_float64(value, name: str) -> torch.Tensor:
     if isinstance(value, torch.Tensor):
+        validation.tensor(value, name)  # refuses a tensor without data (the meta device)
         return value.detach().to("cpu", torch.float64)
     if isinstance(value, np.ndarray) and value.dtype.kind in "biuf":
         return torch.from_numpy(value.astype(np.float64))

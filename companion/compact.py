@@ -49,6 +49,11 @@ class SeparableConv2d(nn.Module):
         check.tensor(x, "x", ndim=4, layout="(N, C, H, W)", floating=True)
         if x.shape[1] != self.depthwise.in_channels:
             raise ValueError(f"expected x of shape (N, {self.depthwise.in_channels}, H, W), got {tuple(x.shape)}")
+        (k, _), (p, _) = self.depthwise.kernel_size, self.depthwise.padding
+        if min(x.shape[2:]) + 2 * p < k:
+            raise ValueError(f"expected x with H and W of at least {k - 2 * p} (kernel {k}, padding {p}), "
+                             f"got {tuple(x.shape)}")
+        check.like(x, "x", self.depthwise.weight, "the layer's weights")
         return self.pointwise(self.depthwise(x))
 
     def full_weight(self) -> torch.Tensor:
@@ -93,6 +98,7 @@ class CompactCNN(nn.Module):
         expected = (self.in_channels, self.image_size, self.image_size)
         if tuple(x.shape[1:]) != expected:
             raise ValueError(f"expected x of shape (N, {', '.join(map(str, expected))}), got {tuple(x.shape)}")
+        check.like(x, "x", self.conv1.weight, "the network's weights")
         x = self.pool(F.relu(self.conv1(x)))  # (N, c1, S/2, S/2)
         x = self.pool(F.relu(self.conv2(x)))  # (N, c2, S/4, S/4)
         return self.fc2(F.relu(self.fc1(x.flatten(1))))  # (N, c2·(S/4)²) -> (N, hidden) -> (N, K)

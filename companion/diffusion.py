@@ -35,12 +35,14 @@ from __future__ import annotations
 
 import copy
 import math
+import numbers
 from dataclasses import dataclass
 
 import torch
 from torch import nn
 
 from companion import training
+from companion import validation as check
 from companion.data import check_unit_images
 
 REVERSE_VARIANCES = ("beta", "posterior")  # σ_t² = β_t or β̃_t; the paper found both work (§3.2)
@@ -48,9 +50,10 @@ REVERSE_VARIANCES = ("beta", "posterior")  # σ_t² = β_t or β̃_t; the paper 
 
 def linear_betas(timesteps: int, beta_start: float, beta_end: float) -> torch.Tensor:
     """The paper's linear schedule β_1..β_T (float64, (T,)), evenly spaced from beta_start to beta_end."""
-    if not isinstance(timesteps, int) or isinstance(timesteps, bool) or timesteps < 1:
-        raise ValueError(f"expected timesteps to be a positive int, got {timesteps!r}")
-    if not 0 < beta_start <= beta_end < 1:
+    check.positive_int(timesteps, "timesteps")
+    check.real(beta_start, "beta_start", above=0, below=1)
+    check.real(beta_end, "beta_end", above=0, below=1)
+    if not beta_start <= beta_end:
         raise ValueError(f"expected 0 < beta_start <= beta_end < 1, got {beta_start!r} and {beta_end!r}")
     return torch.linspace(beta_start, beta_end, timesteps, dtype=torch.float64)
 
@@ -59,10 +62,10 @@ class NoiseSchedule:
     """β_1..β_T and what (D.2)–(D.5) build from them, as float64 tensors (T,) indexed by t − 1."""
 
     def __init__(self, betas: torch.Tensor):
-        if not isinstance(betas, torch.Tensor) or betas.ndim != 1 or not betas.is_floating_point():
-            raise TypeError(f"expected betas to be a 1-D float tensor, got {getattr(betas, 'shape', type(betas))}")
-        if len(betas) < 1 or not ((betas > 0) & (betas < 1)).all():
-            raise ValueError("expected every beta in (0, 1)")
+        check.tensor(betas, "betas", ndim=1, layout="(T,)", floating=True, min_size=1, finite=True)
+        if not ((betas > 0) & (betas < 1)).all():
+            raise ValueError(f"expected every beta in (0, 1), got values in [{betas.min().item():.3g}, "
+                             f"{betas.max().item():.3g}]")
         self.betas = betas.detach().to("cpu", torch.float64)
         self.T = len(betas)
         self.alphas = 1 - self.betas
@@ -72,6 +75,7 @@ class NoiseSchedule:
 
     def variances(self, kind: str) -> torch.Tensor:
         """σ_1²..σ_T² of the reverse process: "beta" (σ_t² = β_t) or "posterior" (σ_t² = β̃_t, σ_1 → β_1)."""
+        check.one_of(kind, "kind", REVERSE_VARIANCES)
         if kind == "beta":
             return self.betas
         if kind == "posterior":  # β̃_1 = 0; the paper's code keeps β̃_2 there, we keep β_1 (a variance > 0)
@@ -80,6 +84,13 @@ class NoiseSchedule:
 
     def at(self, values: torch.Tensor, t: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
         """values[t − 1] shaped (N, 1, ..., 1) to broadcast over `like` (N, ...), in its dtype and device."""
+        check.tensor(values, "values", ndim=1, layout=f"({self.T},)", floating=True)
+        if len(values) != self.T:
+            raise ValueError(f"expected values of shape ({self.T},), one per step, got {tuple(values.shape)}")
+        check.tensor(like, "like", floating=True)
+        if like.ndim < 1:
+            raise ValueError(f"expected like of shape (N, ...), got {tuple(like.shape)}")
+        t = _times(t, self, len(like))
         return values[t.cpu() - 1].to(like.dtype).to(like.device).view(-1, *([1] * (like.ndim - 1)))
 
 
@@ -87,25 +98,74 @@ def _times(t, schedule: NoiseSchedule, n: int) -> torch.Tensor:
     """t as an int64 tensor (n,) of steps in 1..T; an int means the same step for all n."""
     if isinstance(t, int) and not isinstance(t, bool):
         t = torch.full((n,), t, dtype=torch.int64)
-    if not isinstance(t, torch.Tensor) or t.dtype != torch.int64 or t.shape != (n,):
+    if not isinstance(t, torch.Tensor):
+        raise TypeError(f"expected t to be an int or an int64 tensor of shape ({n},), got {check.describe(t)}")
+    check.tensor(t, "t", dtype=torch.int64)
+    if t.shape != (n,):
         raise ValueError(f"expected t to be an int or an int64 tensor of shape ({n},), got {t!r:.60}")
-    if t.min() < 1 or t.max() > schedule.T:
+    if n and (t.min() < 1 or t.max() > schedule.T):
         raise ValueError(f"expected steps t in 1..{schedule.T}, got values in {t.min().item()}..{t.max().item()}")
     return t
 
 
+def _check_batch(x: torch.Tensor, name: str) -> torch.Tensor:
+    """A float32/float64 tensor (N, ...) of images with data (not on the meta device)."""
+    if not isinstance(x, torch.Tensor) or x.dtype not in check.FLOAT_DTYPES:
+        raise TypeError(f"expected {name} to be a float tensor (N, ...), got {check.describe(x)}")
+    check.tensor(x, name)
+    if x.ndim < 2:
+        raise ValueError(f"expected {name} of shape (N, ...), got {tuple(x.shape)}")
+    return x
+
+
 def _check_pair(a: torch.Tensor, b: torch.Tensor, names: str) -> None:
     for name, x in zip(names.split(), (a, b), strict=True):
-        if not isinstance(x, torch.Tensor) or not x.is_floating_point() or x.ndim < 2:
-            raise TypeError(f"expected {name} to be a float tensor (N, ...), got {getattr(x, 'shape', type(x))}")
+        _check_batch(x, name)
     if a.shape != b.shape:
         raise ValueError(f"expected {names.replace(' ', ' and ')} of the same shape, got {tuple(a.shape)} and "
                          f"{tuple(b.shape)}")
+    first, second = names.split()
+    check.like(b, second, a, first)
+
+
+def _check_schedule(schedule) -> NoiseSchedule:
+    return check.instance(schedule, "schedule", NoiseSchedule, "a NoiseSchedule")
+
+
+def _check_net(net) -> nn.Module:
+    return check.instance(net, "net", nn.Module, "a torch.nn.Module that predicts the noise, e.g. a NoisePredictor")
+
+
+def _check_step(t, schedule: NoiseSchedule) -> int:
+    """One step t, an int in 1..T."""
+    if not isinstance(t, int) or isinstance(t, bool):
+        raise TypeError(f"expected t to be an int in 1..{schedule.T}, got {check.describe(t)}")
+    if not 1 <= t <= schedule.T:
+        raise ValueError(f"expected t to be an int in 1..{schedule.T}, got {t!r}")
+    return t
+
+
+def _check_keep(keep, last: int) -> None:
+    """The steps whose x_s to keep: a collection of ints in 0..last."""
+    if not isinstance(keep, (tuple, list, set, frozenset, range)):
+        raise TypeError(f"expected keep to be a tuple of steps in 0..{last}, got {check.describe(keep)}")
+    for s in keep:
+        check.integer(s, "each step in keep", minimum=0)
+        if s > last:
+            raise ValueError(f"expected keep to hold steps in 0..{last}, got {s}")
+
+
+def _check_snr_gamma(snr_gamma) -> None:
+    if isinstance(snr_gamma, bool) or not isinstance(snr_gamma, numbers.Real):
+        raise TypeError(f"expected snr_gamma to be a positive number or None, got {check.describe(snr_gamma)}")
+    if not 0 < snr_gamma < math.inf:  # nan and inf fail this too; None, not inf, is L_simple
+        raise ValueError(f"expected snr_gamma to be a positive number or None, got {snr_gamma!r}")
 
 
 def forward_step(x_prev: torch.Tensor, t, schedule: NoiseSchedule, noise: torch.Tensor) -> torch.Tensor:
     """One step of the forward process (D.1): x_t = √(1 − β_t) x_{t-1} + √β_t ε, for x (N, ...)."""
     _check_pair(x_prev, noise, "x_prev noise")
+    _check_schedule(schedule)
     t = _times(t, schedule, len(x_prev))
     beta = schedule.at(schedule.betas, t, x_prev)
     return (1 - beta).sqrt() * x_prev + beta.sqrt() * noise
@@ -114,6 +174,7 @@ def forward_step(x_prev: torch.Tensor, t, schedule: NoiseSchedule, noise: torch.
 def q_sample(x0: torch.Tensor, t, schedule: NoiseSchedule, noise: torch.Tensor) -> torch.Tensor:
     """x_t drawn straight from x_0 by the closed form (D.2): √ᾱ_t x_0 + √(1 − ᾱ_t) ε."""
     _check_pair(x0, noise, "x0 noise")
+    _check_schedule(schedule)
     t = _times(t, schedule, len(x0))
     alpha_bar = schedule.at(schedule.alpha_bars, t, x0)
     return alpha_bar.sqrt() * x0 + (1 - alpha_bar).sqrt() * noise
@@ -122,6 +183,7 @@ def q_sample(x0: torch.Tensor, t, schedule: NoiseSchedule, noise: torch.Tensor) 
 def posterior(x0: torch.Tensor, x_t: torch.Tensor, t, schedule: NoiseSchedule) -> tuple[torch.Tensor, torch.Tensor]:
     """Mean μ̃_t (N, ...) and variance β̃_t (N, 1, ..., 1) of q(x_{t-1} | x_t, x_0), eq. (D.3)."""
     _check_pair(x0, x_t, "x0 x_t")
+    _check_schedule(schedule)
     t = _times(t, schedule, len(x0))
     at = lambda values: schedule.at(values, t, x0)  # noqa: E731
     beta, alpha, alpha_bar, alpha_bar_prev = (at(v) for v in (schedule.betas, schedule.alphas, schedule.alpha_bars,
@@ -134,6 +196,7 @@ def posterior(x0: torch.Tensor, x_t: torch.Tensor, t, schedule: NoiseSchedule) -
 def predict_x0(x_t: torch.Tensor, t, eps: torch.Tensor, schedule: NoiseSchedule) -> torch.Tensor:
     """x_0 that (D.2) implies for x_t and the noise ε: (x_t − √(1 − ᾱ_t) ε) / √ᾱ_t."""
     _check_pair(x_t, eps, "x_t eps")
+    _check_schedule(schedule)
     t = _times(t, schedule, len(x_t))
     alpha_bar = schedule.at(schedule.alpha_bars, t, x_t)
     return (x_t - (1 - alpha_bar).sqrt() * eps) / alpha_bar.sqrt()
@@ -142,6 +205,7 @@ def predict_x0(x_t: torch.Tensor, t, eps: torch.Tensor, schedule: NoiseSchedule)
 def reverse_mean(x_t: torch.Tensor, t, eps: torch.Tensor, schedule: NoiseSchedule) -> torch.Tensor:
     """μ_θ of (D.4) for the predicted noise ε = ε_θ(x_t, t): (x_t − β_t / √(1 − ᾱ_t) · ε) / √α_t."""
     _check_pair(x_t, eps, "x_t eps")
+    _check_schedule(schedule)
     t = _times(t, schedule, len(x_t))
     at = lambda values: schedule.at(values, t, x_t)  # noqa: E731
     return (x_t - at(schedule.betas) / (1 - at(schedule.alpha_bars)).sqrt() * eps) / at(schedule.alphas).sqrt()
@@ -149,16 +213,17 @@ def reverse_mean(x_t: torch.Tensor, t, eps: torch.Tensor, schedule: NoiseSchedul
 
 def elbo_weights(schedule: NoiseSchedule, kind: str = "beta") -> torch.Tensor:
     """λ_1..λ_T of (D.5), float64 (T,): L_{t-1} = λ_t ‖ε − ε_θ‖² + C_t."""
+    _check_schedule(schedule)
     sigma2 = schedule.variances(kind)
     return schedule.betas**2 / (2 * sigma2 * schedule.alphas * (1 - schedule.alpha_bars))
 
 
 def loss_weights(schedule: NoiseSchedule, snr_gamma: float | None = None) -> torch.Tensor:
     """w_1..w_T of (D.6), float64 (T,): all 1 (L_simple) if snr_gamma is None, else min(SNR_t, γ) / SNR_t."""
+    _check_schedule(schedule)
     if snr_gamma is None:
         return torch.ones(schedule.T, dtype=torch.float64)
-    if isinstance(snr_gamma, bool) or not isinstance(snr_gamma, (int, float)) or not snr_gamma > 0:
-        raise ValueError(f"expected snr_gamma to be a positive number or None, got {snr_gamma!r}")
+    _check_snr_gamma(snr_gamma)
     snr = schedule.alpha_bars / (1 - schedule.alpha_bars)
     return snr.clamp(max=snr_gamma) / snr
 
@@ -171,13 +236,15 @@ def noise_prediction_loss(net: nn.Module, x0: torch.Tensor, schedule: NoiseSched
     the CPU from `generator` (so a seed gives the same draws on every device), then moved to x0's
     device. The weighted squared error is averaged over pixels and images.
     """
-    if not isinstance(x0, torch.Tensor) or not x0.is_floating_point() or x0.ndim < 2:
-        raise TypeError(f"expected x0 to be a float tensor (N, ...), got {getattr(x0, 'shape', type(x0))}")
+    _check_net(net)
+    check.tensor(_check_batch(x0, "x0"), "x0", min_size=1)
+    weights = loss_weights(schedule, snr_gamma)  # checks the schedule and γ
+    check.cpu_generator(generator)
     N = x0.shape[0]
     t = torch.randint(1, schedule.T + 1, (N,), generator=generator)
     eps = torch.randn(x0.shape, generator=generator, dtype=x0.dtype).to(x0.device)
     x_t = q_sample(x0, t, schedule, eps)
-    w = schedule.at(loss_weights(schedule, snr_gamma), t, x0)  # (N, 1, ..., 1)
+    w = schedule.at(weights, t, x0)  # (N, 1, ..., 1)
     return (w * (eps - net(x_t, t.to(x0.device))).pow(2)).mean()
 
 
@@ -188,6 +255,10 @@ def model_mean(net: nn.Module, x_t: torch.Tensor, t, schedule: NoiseSchedule, cl
     the paper's code does when it samples and when it evaluates the bound). Unclipped, the two
     forms are the same function, (D.4).
     """
+    _check_net(net)
+    _check_batch(x_t, "x_t")
+    _check_schedule(schedule)
+    check.flag(clip, "clip")
     t = _times(t, schedule, len(x_t))
     eps = net(x_t, t.to(x_t.device))
     if clip:
@@ -201,8 +272,9 @@ def reverse_step(net: nn.Module, x_t: torch.Tensor, t: int, schedule: NoiseSched
 
     z is drawn on the CPU from `generator`, then moved to x_t's device; see `model_mean` for clip.
     """
-    if not isinstance(t, int) or isinstance(t, bool) or not 1 <= t <= schedule.T:
-        raise ValueError(f"expected t to be an int in 1..{schedule.T}, got {t!r}")
+    _check_step(t, _check_schedule(schedule))
+    check.one_of(kind, "kind", REVERSE_VARIANCES)
+    check.cpu_generator(generator)
     mean = model_mean(net, x_t, t, schedule, clip)
     if t == 1:
         return mean
@@ -224,11 +296,19 @@ class NoisePredictor(nn.Module):
     def __init__(self, image_shape: tuple[int, int, int] = (1, 8, 8), hidden: int = 256, depth: int = 3,
                  time_dim: int = 64, alpha_bars: torch.Tensor | None = None):
         super().__init__()
+        if not isinstance(image_shape, tuple) or len(image_shape) != 3:
+            raise TypeError(f"expected image_shape to be a triple (C, H, W), got {check.describe(image_shape)}")
+        for i, side in enumerate(image_shape):
+            check.positive_int(side, f"image_shape[{i}]")
         for name, value in (("hidden", hidden), ("depth", depth), ("time_dim", time_dim)):
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"expected {name} to be a positive int, got {value!r}")
+            check.positive_int(value, name)
         if time_dim % 2:
             raise ValueError(f"expected an even time_dim (sines and cosines), got {time_dim}")
+        if alpha_bars is not None:
+            check.tensor(alpha_bars, "alpha_bars", ndim=1, layout="(T,)", floating=True, min_size=1, finite=True)
+            if not ((alpha_bars > 0) & (alpha_bars < 1)).all():
+                raise ValueError(f"expected alpha_bars in (0, 1), got values in [{alpha_bars.min().item():.3g}, "
+                                 f"{alpha_bars.max().item():.3g}]")
         self.image_shape, self.time_dim = tuple(image_shape), time_dim
         self.predicts_x0 = alpha_bars is not None
         if self.predicts_x0:
@@ -243,18 +323,27 @@ class NoisePredictor(nn.Module):
 
     def time_embedding(self, t: torch.Tensor) -> torch.Tensor:
         """(N,) steps -> (N, time_dim): sin and cos of t at frequencies 1 ... 1/10000."""
+        check.tensor(t, "t", ndim=1, layout="(N,)", dtype=torch.int64)
         half = self.time_dim // 2
         freqs = torch.exp(-math.log(10000.0) * torch.arange(half, device=t.device) / half)  # (half,)
         angles = t.to(freqs.dtype)[:, None] * freqs  # (N, half)
         return torch.cat([angles.sin(), angles.cos()], dim=1)
 
     def forward(self, x_t: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-        if not isinstance(x_t, torch.Tensor) or tuple(x_t.shape[1:]) != self.image_shape:
+        check.tensor(x_t, "x_t")
+        if x_t.ndim != 4 or tuple(x_t.shape[1:]) != self.image_shape:
             raise ValueError(f"expected x_t of shape (N, {', '.join(map(str, self.image_shape))}), "
-                             f"got {tuple(getattr(x_t, 'shape', ()))}")
+                             f"got {tuple(x_t.shape)}")
+        check.like(check.tensor(x_t, "x_t", floating=True), "x_t", self.inp.weight, "the network's weights")
         N = x_t.shape[0]
+        check.tensor(t, "t", ndim=1, layout=f"({N},)", dtype=torch.int64)
+        if len(t) != N:
+            raise ValueError(f"expected t of shape ({N},), one step per image, got {tuple(t.shape)}")
+        if self.predicts_x0 and N and (t.min() < 1 or t.max() > len(self.alpha_bars)):
+            raise ValueError(f"expected steps t in 1..{len(self.alpha_bars)}, got values in "
+                             f"{t.min().item()}..{t.max().item()}")
         e = self.embed(self.time_embedding(t).to(x_t.dtype))  # (N, hidden)
-        h = self.inp(x_t.reshape(N, -1))  # (N, hidden)
+        h = self.inp(x_t.reshape(N, math.prod(self.image_shape)))  # (N, hidden)
         for block in self.blocks:
             h = h + block(h + e)
         out = self.out(h).view(N, *self.image_shape)
@@ -294,7 +383,13 @@ class DiffusionModel(nn.Module):
 
     def __init__(self, net: nn.Module, schedule: NoiseSchedule, variance: str = "beta", clip: bool = True):
         super().__init__()
-        schedule.variances(variance)  # checks the name
+        _check_net(net)
+        if not isinstance(getattr(net, "image_shape", None), tuple):
+            raise TypeError(f"expected net to carry its image_shape (C, H, W), as a NoisePredictor does, got "
+                            f"{check.describe(net)}")
+        _check_schedule(schedule)
+        check.one_of(variance, "variance", REVERSE_VARIANCES)
+        check.flag(clip, "clip")
         self.net, self.schedule, self.variance, self.clip = net, schedule, variance, clip
         self.image_shape = tuple(net.image_shape)
 
@@ -311,10 +406,13 @@ class DiffusionModel(nn.Module):
         """
         param = self._param()
         C, H, W = self.image_shape
-        if not isinstance(x_t, torch.Tensor) or x_t.ndim != 4 or tuple(x_t.shape[1:]) != self.image_shape:
-            raise ValueError(f"expected x_t of shape (N, {C}, {H}, {W}), got {tuple(getattr(x_t, 'shape', ()))}")
-        if not isinstance(t, int) or isinstance(t, bool) or not 1 <= t <= self.schedule.T:
-            raise ValueError(f"expected t to be an int in 1..{self.schedule.T}, got {t!r}")
+        check.tensor(x_t, "x_t")
+        if x_t.ndim != 4 or tuple(x_t.shape[1:]) != self.image_shape:
+            raise ValueError(f"expected x_t of shape (N, {C}, {H}, {W}), got {tuple(x_t.shape)}")
+        check.tensor(x_t, "x_t", floating=True)
+        _check_step(t, self.schedule)
+        check.cpu_generator(generator)
+        _check_keep(keep, t)
         was_training = self.training
         self.eval()
         x = x_t.to(param.device, param.dtype)
@@ -327,8 +425,8 @@ class DiffusionModel(nn.Module):
         return ((x + 1) / 2).clamp(0, 1), kept
 
     def _noise(self, n: int, generator: torch.Generator | None) -> torch.Tensor:
-        if not isinstance(n, int) or isinstance(n, bool) or n < 1:
-            raise ValueError(f"expected n to be a positive int, got {n!r}")
+        check.positive_int(n, "n")
+        check.cpu_generator(generator)
         return torch.randn(n, *self.image_shape, generator=generator, dtype=self._param().dtype)
 
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -337,6 +435,7 @@ class DiffusionModel(nn.Module):
 
     def trajectory(self, n: int, keep, generator: torch.Generator | None = None) -> dict[int, torch.Tensor]:
         """{t: x_t shown as images in [0, 1]} along one run of `sample`, for each t of `keep` in 0..T."""
+        _check_keep(keep, self.schedule.T)
         _, kept = self.denoise(self._noise(n, generator), self.schedule.T, generator, keep)
         return {t: ((x + 1) / 2).clamp(0, 1) for t, x in sorted(kept.items(), reverse=True)}
 
@@ -350,8 +449,8 @@ class DiffusionModel(nn.Module):
         k = 0..levels − 1, so the sum bounds −log P(images) of those discrete images.
         """
         check_unit_images(images)
-        if not isinstance(levels, int) or isinstance(levels, bool) or levels < 2:
-            raise ValueError(f"expected levels to be an int >= 2, got {levels!r}")
+        check.integer(levels, "levels", minimum=2)
+        check.cpu_generator(generator)
         grid = images * (levels - 1)
         if (grid - grid.round()).abs().max() > 1e-4:
             raise ValueError(f"expected images on the grid k / {levels - 1} (levels={levels}), got other values")
@@ -432,19 +531,17 @@ class DiffusionConfig:
                 raise TypeError(f"expected {name} to be a positive int, got {value!r} ({type(value).__name__})")
             if value < 1:
                 raise ValueError(f"expected {name} to be a positive int, got {value!r}")
+        if self.time_dim % 2:
+            raise ValueError(f"expected an even time_dim (sines and cosines), got {self.time_dim}")
         linear_betas(self.timesteps, self.beta_start, self.beta_end)  # checks the two ends
-        if self.predict not in PREDICTIONS:
-            raise ValueError(f"expected predict to be one of {PREDICTIONS}, got {self.predict!r}")
+        check.one_of(self.predict, "predict", PREDICTIONS)
         if self.snr_gamma is not None:
-            loss_weights(NoiseSchedule(torch.full((1,), 0.5, dtype=torch.float64)), self.snr_gamma)  # checks γ
-        if not (self.lr > 0 and self.lr_final > 0):
-            raise ValueError(f"expected lr > 0 and lr_final > 0, got {self.lr!r} and {self.lr_final!r}")
-        if not 0.0 <= self.ema_decay < 1.0:
-            raise ValueError(f"expected ema_decay in [0, 1), got {self.ema_decay!r}")
-        if self.variance not in REVERSE_VARIANCES:
-            raise ValueError(f"expected variance to be one of {REVERSE_VARIANCES}, got {self.variance!r}")
-        if not isinstance(self.clip, bool):
-            raise TypeError(f"expected clip to be a bool, got {type(self.clip).__name__}")
+            _check_snr_gamma(self.snr_gamma)
+        check.real(self.lr, "lr", above=0)
+        check.real(self.lr_final, "lr_final", above=0)
+        check.real(self.ema_decay, "ema_decay", at_least=0, below=1)
+        check.one_of(self.variance, "variance", REVERSE_VARIANCES)
+        check.flag(self.clip, "clip")
 
 
 def train_diffusion(

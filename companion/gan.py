@@ -249,6 +249,10 @@ def recalibrate_batchnorm(G: Generator, generator: torch.Generator | None = None
     trained one collected do not describe the averaged one's activations; sampling (in eval mode)
     uses them all the same. z is drawn on the CPU from `generator`. G is left in eval mode.
     """
+    check.instance(G, "G", Generator, "a companion.gan.Generator")
+    check.cpu_generator(generator)
+    check.positive_int(batches, "batches")
+    check.integer(batch_size, "batch_size", minimum=2)  # BatchNorm needs two values per channel in train mode
     norms = [m for m in G.modules() if isinstance(m, nn.BatchNorm2d)]
     momenta = [m.momentum for m in norms]
     for m in norms:

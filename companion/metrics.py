@@ -31,6 +31,7 @@ Generated samples.
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -194,8 +195,7 @@ def frechet_distances(feats: torch.Tensor, reference: torch.Tensor, size: int) -
     Returns:
         (N // size,) float64 distances, one per block.
     """
-    if isinstance(size, bool) or not isinstance(size, int) or size < 2:
-        raise ValueError(f"expected size to be an int >= 2, got {size!r}")
+    check.integer(size, "size", minimum=2)
     a, b = _check_features(feats, "feats"), _check_features(reference, "reference")
     if a.shape[1] != b.shape[1]:
         raise ValueError(f"expected feature sets of the same dimension, got {a.shape[1]} and {b.shape[1]}")
@@ -222,7 +222,9 @@ def novelty_scores(samples: torch.Tensor, train_images: torch.Tensor, unseen_ima
         of samples closer than the `quantile` of the unseen images' distances (about `quantile` for
         new images, 1 for copies).
     """
-    if isinstance(quantile, bool) or not isinstance(quantile, float) or not 0 < quantile < 1:
+    if isinstance(quantile, bool) or not isinstance(quantile, numbers.Real):
+        raise TypeError(f"expected quantile to be a float in (0, 1), got {check.describe(quantile)}")
+    if not 0 < quantile < 1:  # nan fails this too
         raise ValueError(f"expected quantile to be a float in (0, 1), got {quantile!r}")
     d_samples, _ = nearest_neighbour_distances(samples, train_images)
     d_unseen, _ = nearest_neighbour_distances(unseen_images, train_images)

@@ -127,6 +127,11 @@ def update_average(averaged: nn.Module, model: nn.Module, decay: float, *, buffe
     check.instance(averaged, "averaged", nn.Module, "a torch.nn.Module")
     check.instance(model, "model", nn.Module, "a torch.nn.Module")
     check.real(decay, "decay", at_least=0, below=1)
+    check.flag(buffers, "buffers")
+    shapes = [[tuple(t.shape) for t in m.parameters()] for m in (averaged, model)]
+    if shapes[0] != shapes[1]:
+        raise ValueError(f"expected averaged to be a copy of model, with parameters of the same shapes, "
+                         f"got {shapes[0]} and {shapes[1]}")
     for p_avg, p in zip(averaged.parameters(), model.parameters(), strict=True):
         p_avg.lerp_(p, 1 - decay)
     if buffers:

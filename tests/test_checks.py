@@ -78,3 +78,18 @@ def test_max_abs_difference_is_float64():
     a = torch.tensor([1.0], dtype=torch.float32)
     assert max_abs_difference(a, torch.tensor([1.0 + 2**-30], dtype=torch.float64)) == pytest.approx(2**-30)
     assert max_abs_difference(torch.zeros(0), torch.zeros(0)) == 0.0
+
+
+@pytest.mark.parametrize("tolerance", [True, None, "0.5"])
+def test_a_tolerance_or_bound_that_is_not_a_number_is_a_type_error(tolerance):
+    with pytest.raises(TypeError, match="expected atol to be a finite number"):
+        check_close("claim", 1.0, 1.0, atol=tolerance, rtol=1e-6)
+    with pytest.raises(TypeError, match="expected bound to be a positive number"):
+        check_below("claim", 0.5, tolerance)
+
+
+def test_an_infinite_bound_and_a_tensor_without_data_are_refused():
+    with pytest.raises(ValueError, match="expected bound to be a positive finite number, got inf"):
+        check_below("claim", 0.5, float("inf"))
+    with pytest.raises(ValueError, match="expected actual on a device that holds data"):
+        max_abs_difference(torch.zeros(2, device="meta"), torch.zeros(2))

@@ -10,7 +10,9 @@ and two views that are valid input (a non-contiguous copy and a zero-stride expa
 Each bad input must be refused with a ValueError or TypeError whose message says what was expected and
 what arrived ("expected ..., got ..."), unless the spec states why it is accepted (`Arg.ok`); a view must
 give what the contiguous tensor gives. In every case the call must not hang, must not raise anything else
-(no torch-internal error) and must leave its arguments as they were.
+(no torch-internal error) and must leave its arguments as they were (a spec names any argument that a
+successful call changes by design, as `recalibrate_batchnorm` changes its generator's statistics; a refused
+call must leave even those alone).
 """
 
 from __future__ import annotations
@@ -67,6 +69,7 @@ class Spec:
     check: Callable[[object, dict], None] | None = None  # a property of the result of a valid call
     random: bool = False  # the result depends on a `generator` argument: the same seed, the same result
     allowed: tuple[type, ...] = ()  # exceptions that the callable raises by design (a failed check)
+    changes: tuple[str, ...] = ()  # arguments a successful call changes by design; a refused call leaves them alone
 
 
 VIEWS = ("noncontiguous", "expanded")

@@ -39,8 +39,9 @@ def _made(spec, seed):
 def verdict(spec, name, arg, corruption, bad, seed, outcome):
     """What is wrong with the outcome of the call with one bad argument, or None if nothing is."""
     error = outcome.error
-    if outcome.changed:
-        return f"{name} changed its argument(s) {outcome.changed}"
+    changed = [a for a in outcome.changed if error is not None or a not in spec.changes]
+    if changed:
+        return f"{name} changed its argument(s) {changed}"
     reason = spec.args[arg].ok.get(corruption)
     if corruption in VIEWS:
         # A view is valid input: the same answer as for a contiguous copy, or the same clear refusal.
