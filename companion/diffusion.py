@@ -2,24 +2,25 @@
 
 Ho, Jain & Abbeel (2020), "Denoising Diffusion Probabilistic Models" (NeurIPS; arXiv:2006.11239).
 A fixed forward process adds Gaussian noise in T small steps until nothing of the image is left; a
-network learns to undo one step at a time. Equations in the notebooks' numbering, the paper's in [ ]:
+network learns to undo one step at a time. Equations in the numbering of §1.3.6 (notebook
+03_algorithms), which derives and checks them; the paper's in [ ]:
 
-    q(x_t | x_{t-1}) = N(√(1 − β_t) x_{t-1}, β_t I)                                  (D.1) [2]
-    q(x_t | x_0) = N(√ᾱ_t x_0, (1 − ᾱ_t) I),  α_t = 1 − β_t,  ᾱ_t = Π_{s≤t} α_s      (D.2) [4]
+    q(x_t | x_{t-1}) = N(√(1 − β_t) x_{t-1}, β_t I)                                  (1.3.6a) [2]
+    q(x_t | x_0) = N(√ᾱ_t x_0, (1 − ᾱ_t) I),  α_t = 1 − β_t,  ᾱ_t = Π_{s≤t} α_s      (1.3.6b) [4]
     q(x_{t-1} | x_t, x_0) = N(μ̃_t, β̃_t I),  β̃_t = (1 − ᾱ_{t-1}) / (1 − ᾱ_t) · β_t,
-        μ̃_t = √ᾱ_{t-1} β_t / (1 − ᾱ_t) · x_0 + √α_t (1 − ᾱ_{t-1}) / (1 − ᾱ_t) · x_t   (D.3) [6, 7]
-    p_θ(x_{t-1} | x_t) = N(μ_θ, σ_t² I),  μ_θ = (x_t − β_t / √(1 − ᾱ_t) · ε_θ(x_t, t)) / √α_t   (D.4) [11]
+        μ̃_t = √ᾱ_{t-1} β_t / (1 − ᾱ_t) · x_0 + √α_t (1 − ᾱ_{t-1}) / (1 − ᾱ_t) · x_t   (1.3.6c) [6, 7]
+    p_θ(x_{t-1} | x_t) = N(μ_θ, σ_t² I),  μ_θ = (x_t − β_t / √(1 − ᾱ_t) · ε_θ(x_t, t)) / √α_t   (1.3.6d) [11]
     −ELBO = L_T + Σ_{t≥2} L_{t-1} + L_0,  L_{t-1} = KL(q(x_{t-1} | x_t, x_0) ‖ p_θ(x_{t-1} | x_t))
           = λ_t ‖ε − ε_θ(√ᾱ_t x_0 + √(1 − ᾱ_t) ε, t)‖² + C_t,
-        λ_t = β_t² / (2 σ_t² α_t (1 − ᾱ_t))                                         (D.5) [5, 12]
-    L_w = E_{t ~ U{1..T}, x_0, ε ~ N(0, I)} w_t ‖ε − ε_θ(√ᾱ_t x_0 + √(1 − ᾱ_t) ε, t)‖²        (D.6) [14]
-    x_{t-1} = μ_θ(x_t, t) + σ_t z,  z ~ N(0, I) for t > 1, z = 0 at t = 1                 (D.7) [Alg. 2]
-    ε_θ(x_t, t) = (x_t − √ᾱ_t x̂_θ(x_t, t)) / √(1 − ᾱ_t)                                 (D.8)
+        λ_t = β_t² / (2 σ_t² α_t (1 − ᾱ_t))                                         (1.3.6e) [5, 12]
+    L_w = E_{t ~ U{1..T}, x_0, ε ~ N(0, I)} w_t ‖ε − ε_θ(√ᾱ_t x_0 + √(1 − ᾱ_t) ε, t)‖²        (1.3.6f) [14]
+    x_{t-1} = μ_θ(x_t, t) + σ_t z,  z ~ N(0, I) for t > 1, z = 0 at t = 1                 (1.3.6h) [Alg. 2]
+    ε_θ(x_t, t) = (x_t − √ᾱ_t x̂_θ(x_t, t)) / √(1 − ᾱ_t)                                 (1.3.6g)
 
-The weights w_t of (D.6) replace the ELBO's λ_t: the paper's L_simple takes w_t = 1; the default
+The weights w_t of (1.3.6f) replace the ELBO's λ_t: the paper's L_simple takes w_t = 1; the default
 here takes w_t = min(SNR_t, γ) / SNR_t with SNR_t = ᾱ_t / (1 − ᾱ_t) (Hang et al., 2023, "Efficient
 Diffusion Training via Min-SNR Weighting Strategy"), which also stops the nearly noise-free steps
-from dominating. (D.8) is (D.2) solved for ε: the network may predict the clean image x̂_θ instead
+from dominating. (1.3.6g) is (1.3.6b) solved for ε: the network may predict the clean image x̂_θ instead
 of the noise, one of the parameterisations the paper weighs in its §3.2; ε_θ, and all above, stay
 the same functions of it. On the digits, with a minute of CPU, predicting x_0 with the min-SNR
 weights is what reaches the GAN's quality (benchmarks/generative.py; the paper's choice, ε with
@@ -59,7 +60,7 @@ def linear_betas(timesteps: int, beta_start: float, beta_end: float) -> torch.Te
 
 
 class NoiseSchedule:
-    """β_1..β_T and what (D.2)–(D.5) build from them, as float64 tensors (T,) indexed by t − 1."""
+    """β_1..β_T and what (1.3.6b)–(1.3.6e) build from them, as float64 tensors (T,) indexed by t − 1."""
 
     def __init__(self, betas: torch.Tensor):
         check.tensor(betas, "betas", ndim=1, layout="(T,)", floating=True, min_size=1, finite=True)
@@ -163,7 +164,7 @@ def _check_snr_gamma(snr_gamma) -> None:
 
 
 def forward_step(x_prev: torch.Tensor, t, schedule: NoiseSchedule, noise: torch.Tensor) -> torch.Tensor:
-    """One step of the forward process (D.1): x_t = √(1 − β_t) x_{t-1} + √β_t ε, for x (N, ...)."""
+    """One step of the forward process (1.3.6a): x_t = √(1 − β_t) x_{t-1} + √β_t ε, for x (N, ...)."""
     _check_pair(x_prev, noise, "x_prev noise")
     _check_schedule(schedule)
     t = _times(t, schedule, len(x_prev))
@@ -172,7 +173,7 @@ def forward_step(x_prev: torch.Tensor, t, schedule: NoiseSchedule, noise: torch.
 
 
 def q_sample(x0: torch.Tensor, t, schedule: NoiseSchedule, noise: torch.Tensor) -> torch.Tensor:
-    """x_t drawn straight from x_0 by the closed form (D.2): √ᾱ_t x_0 + √(1 − ᾱ_t) ε."""
+    """x_t drawn straight from x_0 by the closed form (1.3.6b): √ᾱ_t x_0 + √(1 − ᾱ_t) ε."""
     _check_pair(x0, noise, "x0 noise")
     _check_schedule(schedule)
     t = _times(t, schedule, len(x0))
@@ -181,7 +182,7 @@ def q_sample(x0: torch.Tensor, t, schedule: NoiseSchedule, noise: torch.Tensor) 
 
 
 def posterior(x0: torch.Tensor, x_t: torch.Tensor, t, schedule: NoiseSchedule) -> tuple[torch.Tensor, torch.Tensor]:
-    """Mean μ̃_t (N, ...) and variance β̃_t (N, 1, ..., 1) of q(x_{t-1} | x_t, x_0), eq. (D.3)."""
+    """Mean μ̃_t (N, ...) and variance β̃_t (N, 1, ..., 1) of q(x_{t-1} | x_t, x_0), eq. (1.3.6c)."""
     _check_pair(x0, x_t, "x0 x_t")
     _check_schedule(schedule)
     t = _times(t, schedule, len(x0))
@@ -194,7 +195,7 @@ def posterior(x0: torch.Tensor, x_t: torch.Tensor, t, schedule: NoiseSchedule) -
 
 
 def predict_x0(x_t: torch.Tensor, t, eps: torch.Tensor, schedule: NoiseSchedule) -> torch.Tensor:
-    """x_0 that (D.2) implies for x_t and the noise ε: (x_t − √(1 − ᾱ_t) ε) / √ᾱ_t."""
+    """x_0 that (1.3.6b) implies for x_t and the noise ε: (x_t − √(1 − ᾱ_t) ε) / √ᾱ_t."""
     _check_pair(x_t, eps, "x_t eps")
     _check_schedule(schedule)
     t = _times(t, schedule, len(x_t))
@@ -203,7 +204,7 @@ def predict_x0(x_t: torch.Tensor, t, eps: torch.Tensor, schedule: NoiseSchedule)
 
 
 def reverse_mean(x_t: torch.Tensor, t, eps: torch.Tensor, schedule: NoiseSchedule) -> torch.Tensor:
-    """μ_θ of (D.4) for the predicted noise ε = ε_θ(x_t, t): (x_t − β_t / √(1 − ᾱ_t) · ε) / √α_t."""
+    """μ_θ of (1.3.6d) for the predicted noise ε = ε_θ(x_t, t): (x_t − β_t / √(1 − ᾱ_t) · ε) / √α_t."""
     _check_pair(x_t, eps, "x_t eps")
     _check_schedule(schedule)
     t = _times(t, schedule, len(x_t))
@@ -212,14 +213,14 @@ def reverse_mean(x_t: torch.Tensor, t, eps: torch.Tensor, schedule: NoiseSchedul
 
 
 def elbo_weights(schedule: NoiseSchedule, kind: str = "beta") -> torch.Tensor:
-    """λ_1..λ_T of (D.5), float64 (T,): L_{t-1} = λ_t ‖ε − ε_θ‖² + C_t."""
+    """λ_1..λ_T of (1.3.6e), float64 (T,): L_{t-1} = λ_t ‖ε − ε_θ‖² + C_t."""
     _check_schedule(schedule)
     sigma2 = schedule.variances(kind)
     return schedule.betas**2 / (2 * sigma2 * schedule.alphas * (1 - schedule.alpha_bars))
 
 
 def loss_weights(schedule: NoiseSchedule, snr_gamma: float | None = None) -> torch.Tensor:
-    """w_1..w_T of (D.6), float64 (T,): all 1 (L_simple) if snr_gamma is None, else min(SNR_t, γ) / SNR_t."""
+    """w_1..w_T of (1.3.6f), float64 (T,): all 1 (L_simple) if snr_gamma is None, else min(SNR_t, γ) / SNR_t."""
     _check_schedule(schedule)
     if snr_gamma is None:
         return torch.ones(schedule.T, dtype=torch.float64)
@@ -230,7 +231,7 @@ def loss_weights(schedule: NoiseSchedule, snr_gamma: float | None = None) -> tor
 
 def noise_prediction_loss(net: nn.Module, x0: torch.Tensor, schedule: NoiseSchedule,
                           generator: torch.Generator | None = None, snr_gamma: float | None = None) -> torch.Tensor:
-    """L_w (D.6) on a batch x0 (N, ...) in [−1, 1]: one t ~ U{1..T} and one ε ~ N(0, I) per image.
+    """L_w (1.3.6f) on a batch x0 (N, ...) in [−1, 1]: one t ~ U{1..T} and one ε ~ N(0, I) per image.
 
     snr_gamma: None gives the paper's L_simple (w_t = 1); see `loss_weights`. t and ε are drawn on
     the CPU from `generator` (so a seed gives the same draws on every device), then moved to x0's
@@ -249,11 +250,11 @@ def noise_prediction_loss(net: nn.Module, x0: torch.Tensor, schedule: NoiseSched
 
 
 def model_mean(net: nn.Module, x_t: torch.Tensor, t, schedule: NoiseSchedule, clip: bool = False) -> torch.Tensor:
-    """μ_θ(x_t, t) of (D.4), with ε_θ = net(x_t, t).
+    """μ_θ(x_t, t) of (1.3.6d), with ε_θ = net(x_t, t).
 
-    clip: write μ_θ as the posterior mean (D.3) at the x_0 that ε_θ implies, clipped to [−1, 1] (as
+    clip: write μ_θ as the posterior mean (1.3.6c) at the x_0 that ε_θ implies, clipped to [−1, 1] (as
     the paper's code does when it samples and when it evaluates the bound). Unclipped, the two
-    forms are the same function, (D.4).
+    forms are the same function, (1.3.6d).
     """
     _check_net(net)
     _check_batch(x_t, "x_t")
@@ -268,7 +269,7 @@ def model_mean(net: nn.Module, x_t: torch.Tensor, t, schedule: NoiseSchedule, cl
 
 def reverse_step(net: nn.Module, x_t: torch.Tensor, t: int, schedule: NoiseSchedule, kind: str = "beta",
                  generator: torch.Generator | None = None, clip: bool = False) -> torch.Tensor:
-    """One step of ancestral sampling (D.7): x_{t-1} = μ_θ(x_t, t) + σ_t z, with no noise at t = 1.
+    """One step of ancestral sampling (1.3.6h): x_{t-1} = μ_θ(x_t, t) + σ_t z, with no noise at t = 1.
 
     z is drawn on the CPU from `generator`, then moved to x_t's device; see `model_mean` for clip.
     """
@@ -290,7 +291,7 @@ class NoisePredictor(nn.Module):
     At 8×8 an MLP learns as much per CPU second as a convolutional U-Net would in many.
 
     alpha_bars: None: the MLP's output is ε_θ (the paper's choice). Given ᾱ_1..ᾱ_T, the MLP predicts
-        the clean image x̂_θ and ε_θ follows from it by (D.8).
+        the clean image x̂_θ and ε_θ follows from it by (1.3.6g).
     """
 
     def __init__(self, image_shape: tuple[int, int, int] = (1, 8, 8), hidden: int = 256, depth: int = 3,
@@ -350,7 +351,7 @@ class NoisePredictor(nn.Module):
         if not self.predicts_x0:
             return out
         alpha_bar = self.alpha_bars[t - 1].to(x_t.dtype).view(N, *([1] * (x_t.ndim - 1)))
-        return (x_t - alpha_bar.sqrt() * out) / (1 - alpha_bar).sqrt()  # (D.8): ε from x̂_0
+        return (x_t - alpha_bar.sqrt() * out) / (1 - alpha_bar).sqrt()  # (1.3.6g): ε from x̂_0
 
 
 def _gaussian_kl(mean_q, var_q, mean_p, var_p) -> torch.Tensor:
@@ -399,7 +400,7 @@ class DiffusionModel(nn.Module):
     @torch.no_grad()
     def denoise(self, x_t: torch.Tensor, t: int, generator: torch.Generator | None = None,
                 keep=()) -> tuple[torch.Tensor, dict[int, torch.Tensor]]:
-        """Run the reverse process (D.7) from x_t (N, C, H, W), in [−1, 1] space, at step t down to x_0.
+        """Run the reverse process (1.3.6h) from x_t (N, C, H, W), in [−1, 1] space, at step t down to x_0.
 
         Returns images (N, C, H, W) in [0, 1] and {s: x_s} for each s of `keep` in 0..t (x_t itself
         is s = t, the result before clamping s = 0), in [−1, 1] space, on the CPU.
@@ -430,7 +431,7 @@ class DiffusionModel(nn.Module):
         return torch.randn(n, *self.image_shape, generator=generator, dtype=self._param().dtype)
 
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        """n new images (n, C, H, W) in [0, 1]: x_T ~ N(0, I), then T steps of (D.7). Pass a CPU generator."""
+        """n new images (n, C, H, W) in [0, 1]: x_T ~ N(0, I), then T steps of (1.3.6h). Pass a CPU generator."""
         return self.denoise(self._noise(n, generator), self.schedule.T, generator)[0]
 
     def trajectory(self, n: int, keep, generator: torch.Generator | None = None) -> dict[int, torch.Tensor]:
@@ -442,7 +443,7 @@ class DiffusionModel(nn.Module):
     @torch.no_grad()
     def elbo_terms(self, images: torch.Tensor, levels: int = 17,
                    generator: torch.Generator | None = None) -> torch.Tensor:
-        """The terms of −ELBO (D.5) per image, (N, T + 1) nats: column 0 is L_0, column t − 1 is L_{t−1}
+        """The terms of −ELBO (1.3.6e) per image, (N, T + 1) nats: column 0 is L_0, column t − 1 is L_{t−1}
         for t = 2..T, column T is L_T; one draw of ε per step and image.
 
         L_0 is the discretised Gaussian decoder with one bin per grey level k / (levels − 1),
@@ -484,11 +485,11 @@ class DiffusionModel(nn.Module):
 
     def negative_elbo(self, images: torch.Tensor, levels: int = 17,
                       generator: torch.Generator | None = None) -> torch.Tensor:
-        """−ELBO (D.5) per image, (N,) nats: the sum of `elbo_terms`, in the images' dtype and device."""
+        """−ELBO (1.3.6e) per image, (N,) nats: the sum of `elbo_terms`, in the images' dtype and device."""
         return self.elbo_terms(images, levels, generator).sum(1).to(images.dtype).to(images.device)
 
 
-PREDICTIONS = ("x0", "eps")  # what the network outputs: the clean image (D.8) or the noise itself
+PREDICTIONS = ("x0", "eps")  # what the network outputs: the clean image (1.3.6g) or the noise itself
 
 
 @dataclass(frozen=True)
@@ -500,11 +501,11 @@ class DiffusionConfig:
     recipe is predict="eps", snr_gamma=None, clip=True; the defaults are what the digits need within a
     minute of CPU (see the module's docstring).
 
-    predict: "x0": the network predicts x_0 and ε_θ follows by (D.8); "eps": it predicts ε.
-    snr_gamma: the weights of (D.6), see `loss_weights`; None is L_simple.
+    predict: "x0": the network predicts x_0 and ε_θ follows by (1.3.6g); "eps": it predicts ε.
+    snr_gamma: the weights of (1.3.6f), see `loss_weights`; None is L_simple.
     ema_decay: sampling uses an exponential moving average of the weights (the paper: 0.9999 over
         800k steps; a few thousand steps need a shorter memory).
-    variance: σ_t² = β_t ("beta") or β̃_t ("posterior") in (D.7).
+    variance: σ_t² = β_t ("beta") or β̃_t ("posterior") in (1.3.6h).
     clip: clip the implied x_0 to [−1, 1] in μ_θ (see `model_mean`).
     """
 
@@ -552,7 +553,7 @@ def train_diffusion(
     generator: torch.Generator | None = None,
     progress: bool = True,
 ) -> tuple[DiffusionModel, dict[str, list[float]]]:
-    """Train a DDPM on images (N, C, H, W) in [0, 1] by descending L_w (D.6) with Adam.
+    """Train a DDPM on images (N, C, H, W) in [0, 1] by descending L_w (1.3.6f) with Adam.
 
     Args:
         images: float images in [0, 1] (scaled to [−1, 1] inside).

@@ -485,6 +485,37 @@ def check_gaussian_kl(kl: Callable) -> str:
     return "Success! Your KL is the closed form of Kingma & Welling's appendix B, as in companion.vae.gaussian_kl."
 
 
+def check_diffusion_jump(jump: Callable) -> str:
+    """Exercise 1.3-8: ``jump(x0, betas, eps)`` -> x_T of the forward process (1.3.6a) in one step, the
+    closed form (1.3.6b) at t = T, for images x0 (N, 1, 8, 8), a schedule betas (T,) and noise eps like x0."""
+    from companion.diffusion import NoiseSchedule, linear_betas, q_sample
+
+    g = _generator(11)
+    betas = linear_betas(10, 0.01, 0.1)  # β_1 + … + β_T < 1, so that every slip below stays finite
+    x0 = torch.rand(3, 1, 8, 8, generator=g, dtype=torch.float64) * 2 - 1
+    eps = torch.randn(x0.shape, generator=g, dtype=torch.float64)
+    expected = q_sample(x0, betas.numel(), NoiseSchedule(betas), eps)
+    alpha_bar = (1 - betas).prod()
+    mistakes = [
+        (alpha_bar * x0 + (1 - alpha_bar).sqrt() * eps,
+         "each step scales the signal by a square root, √(1 − β_t); what do T such factors multiply to?"),
+        (alpha_bar.sqrt() * x0 + (1 - alpha_bar) * eps,
+         "eps has variance 1: scale it by the noise's standard deviation, not by its variance."),
+        (alpha_bar.sqrt() * x0 + betas.sum().sqrt() * eps,
+         "noise added at an early step is shrunk by every later step, so the β's do not simply add up."),
+        ((1 - betas.sum()).sqrt() * x0 + betas.sum().sqrt() * eps,
+         "the signal kept after T steps is a product over the steps, not 1 minus a sum."),
+        ((1 - betas[-1]).sqrt() * x0 + betas[-1].sqrt() * eps,
+         "that is a single step of (1.3.6a); all T steps act on the signal and on the noise."),
+        (betas.prod().sqrt() * x0 + (1 - betas.prod()).sqrt() * eps,
+         "the product runs over what each step keeps of the signal, which is not β_t."),
+    ]
+    _compare(_call(jump, x0.clone(), betas.clone(), eps.clone(), name="jump"), expected, "jump", mistakes,
+             atol=1e-10, rtol=1e-10)
+    return ("Success! One jump lands where all T noising steps land, in distribution, as "
+            "companion.diffusion.q_sample does: this is why training can draw any x_t from x_0 at once.")
+
+
 def check_optimal_discriminator(d_star: Callable) -> str:
     """Exercise 1.3-5: ``d_star(p_data, p_model)`` -> the discriminator that maximises the GAN's
     value V(D, G) pointwise (Goodfellow et al. 2014, Proposition 1), for positive densities."""
@@ -1037,7 +1068,7 @@ CHECKS = {
     2: [check_parameter_count, check_conv_output_size, check_sine_recurrence, check_pooling_and_shifts,
         check_conv_parameters, check_generative_roles],
     3: [check_cross_correlation, check_rnn_step, check_gaussian_kl, check_optimal_discriminator, check_mse_gradient,
-        check_gradient_flow],
+        check_gradient_flow, check_diffusion_jump],
     4: [check_flatten_size, check_discriminator_loss, check_generator_loss, check_bce_logit_gradient,
         check_selection_bias],
     5: [check_fgsm, check_shift, check_shard_average, check_separable_fraction, check_data_parallel_cost],

@@ -1,5 +1,5 @@
-"""The diffusion model: the forward process (D.1)-(D.2), the posterior (D.3), the reverse mean (D.4), the
-ELBO weights (D.5), the loss (D.6), ancestral sampling (D.7), the noise predictor and training."""
+"""The diffusion model: the forward process (1.3.6a)-(1.3.6b), the posterior (1.3.6c), the reverse mean (1.3.6d), the
+ELBO weights (1.3.6e), the loss (1.3.6f), ancestral sampling (1.3.6h), the noise predictor and training."""
 
 import math
 
@@ -67,7 +67,7 @@ def test_linear_betas_rejects_bad_ends(args):
 
 
 def test_closed_form_equals_iterated_forward_steps():
-    """(D.2) from (D.1): x_t is linear in x_0 and ε_1..ε_t; compare the coefficients exactly."""
+    """(1.3.6b) from (1.3.6a): x_t is linear in x_0 and ε_1..ε_t; compare the coefficients exactly."""
     x0, g = _x()
     zero = torch.zeros_like(x0)
     for t in (1, 2, 17, 50):
@@ -86,7 +86,7 @@ def test_closed_form_equals_iterated_forward_steps():
 
 
 def test_posterior_is_bayes_rule():
-    """(D.3) against q(x_{t-1} | x_0) q(x_t | x_{t-1}) multiplied out (a product of two Gaussians in x_{t-1})."""
+    """(1.3.6c) against q(x_{t-1} | x_0) q(x_t | x_{t-1}) multiplied out (a product of two Gaussians in x_{t-1})."""
     x0, g = _x()
     for t in (2, 10, 50):
         x_t = q_sample(x0, t, SCHEDULE, torch.randn(x0.shape, generator=g, dtype=torch.float64))
@@ -100,7 +100,7 @@ def test_posterior_is_bayes_rule():
 
 
 def test_reverse_mean_is_the_posterior_mean_at_the_implied_x0():
-    """(D.4): with the true noise, μ_θ is μ̃_t exactly; for any ε it is μ̃_t at x̂_0(ε)."""
+    """(1.3.6d): with the true noise, μ_θ is μ̃_t exactly; for any ε it is μ̃_t at x̂_0(ε)."""
     x0, g = _x()
     t = torch.tensor([1, 5, 30, 50])
     eps = torch.randn(x0.shape, generator=g, dtype=torch.float64)
@@ -116,7 +116,7 @@ def test_reverse_mean_is_the_posterior_mean_at_the_implied_x0():
 
 @pytest.mark.parametrize("kind", ["beta", "posterior"])
 def test_kl_term_is_the_weighted_noise_error_plus_a_constant(kind):
-    """(D.5): KL(q(x_{t-1} | x_t, x_0) ‖ p_θ) = λ_t ‖ε − ε_θ‖² + C_t, C_t independent of ε_θ."""
+    """(1.3.6e): KL(q(x_{t-1} | x_t, x_0) ‖ p_θ) = λ_t ‖ε − ε_θ‖² + C_t, C_t independent of ε_θ."""
     x0, g = _x(N=1)
     lam = elbo_weights(SCHEDULE, kind)
     sigma2 = SCHEDULE.variances(kind)
@@ -146,7 +146,7 @@ def test_noise_prediction_loss_is_the_mean_squared_noise_error():
 
 
 def test_loss_weights_and_the_weighted_loss():
-    """(D.6): w_t = 1 is L_simple; min-SNR weights are min(SNR_t, γ) / SNR_t, 1 where SNR_t ≤ γ."""
+    """(1.3.6f): w_t = 1 is L_simple; min-SNR weights are min(SNR_t, γ) / SNR_t, 1 where SNR_t ≤ γ."""
     assert torch.equal(loss_weights(SCHEDULE), torch.ones(50, dtype=torch.float64))
     w = loss_weights(SCHEDULE, 5.0)
     snr = SCHEDULE.alpha_bars / (1 - SCHEDULE.alpha_bars)
@@ -163,7 +163,7 @@ def test_loss_weights_and_the_weighted_loss():
 
 
 def test_a_network_that_predicts_x0_gives_the_noise_by_the_closed_form():
-    """(D.8): ε_θ = (x_t − √ᾱ_t x̂_θ) / √(1 − ᾱ_t), and μ_θ is then the posterior mean at x̂_θ."""
+    """(1.3.6g): ε_θ = (x_t − √ᾱ_t x̂_θ) / √(1 − ᾱ_t), and μ_θ is then the posterior mean at x̂_θ."""
     torch.manual_seed(0)
     x0_net = NoisePredictor((1, 2, 2), hidden=8, depth=1, time_dim=4, alpha_bars=SCHEDULE.alpha_bars).double()
     eps_net = NoisePredictor((1, 2, 2), hidden=8, depth=1, time_dim=4).double()
@@ -297,7 +297,7 @@ def test_trajectory_and_denoise():
 
 
 def test_negative_elbo_of_a_tiny_model_by_hand():
-    """−ELBO = L_T + Σ KL + L_0 (D.5), rebuilt here with torch.distributions for ε_θ = 0 and T = 3."""
+    """−ELBO = L_T + Σ KL + L_0 (1.3.6e), rebuilt here with torch.distributions for ε_θ = 0 and T = 3."""
     schedule = NoiseSchedule(linear_betas(3, 0.2, 0.6))
     model = DiffusionModel(ZeroNet(), schedule, "beta", clip=False)
     images = torch.tensor([[[[0.0, 0.5], [0.75, 1.0]]]], dtype=torch.float64)  # on the grid k / 4

@@ -232,6 +232,32 @@ def test_optimal_discriminator():
     _fails(ex.check_optimal_discriminator, lambda p, q: (p > q).double(), "hard 0/1")
 
 
+def test_diffusion_jump():
+    def closed_form(x0, betas, eps):
+        alpha_bar = torch.cumprod(1 - betas, 0)[-1]
+        return alpha_bar.sqrt() * x0 + (1 - alpha_bar).sqrt() * eps
+
+    def step_by_step(x0, betas, eps):  # the T steps with their noises folded into one draw
+        x, var = x0, torch.zeros(())
+        for beta in betas:
+            x, var = (1 - beta).sqrt() * x, (1 - beta) * var + beta
+        return x + var.sqrt() * eps
+
+    message = _passes(ex.check_diffusion_jump, closed_form)
+    assert "sqrt" not in message and "prod" not in message
+    _passes(ex.check_diffusion_jump, step_by_step)
+    _fails(ex.check_diffusion_jump, lambda x0, b, e: (1 - b).prod() * x0 + (1 - (1 - b).prod()).sqrt() * e,
+           "square root")
+    _fails(ex.check_diffusion_jump, lambda x0, b, e: (1 - b).prod().sqrt() * x0 + (1 - (1 - b).prod()) * e,
+           "standard deviation")
+    _fails(ex.check_diffusion_jump, lambda x0, b, e: (1 - b).prod().sqrt() * x0 + b.sum().sqrt() * e, "shrunk")
+    _fails(ex.check_diffusion_jump, lambda x0, b, e: (1 - b.sum()).sqrt() * x0 + b.sum().sqrt() * e, "product")
+    _fails(ex.check_diffusion_jump, lambda x0, b, e: (1 - b[-1]).sqrt() * x0 + b[-1].sqrt() * e, "single step")
+    _fails(ex.check_diffusion_jump, lambda x0, b, e: b.prod().sqrt() * x0 + (1 - b.prod()).sqrt() * e, "not β_t")
+    _fails(ex.check_diffusion_jump, lambda x0, b, e: x0, "off by")
+    _fails(ex.check_diffusion_jump, lambda x0, b, e: x0[0], "shape")
+
+
 def test_mse_gradient():
     _passes(ex.check_mse_gradient, lambda x, y, w: 2 * (x @ w - y) @ x / len(y))
     _fails(ex.check_mse_gradient, lambda x, y, w: (x @ w - y) @ x / len(y), "factor 2")
