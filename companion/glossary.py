@@ -92,6 +92,7 @@ TERMS: tuple[Term, ...] = (
     Term("translation equivariance", "平移等变性", None, "1.2.3"),
     Term("translation invariance", "平移不变性", None, "1.2.3"),
     Term("data augmentation", "数据增广", None, "1.5.2", avoid=("数据增强",), also="数据增强"),
+    Term("moving average (running average)", "移动平均", None, "1.4.1", avoid=("滑动平均",)),
     # §1.2.4 / §1.3.3 recurrent networks
     Term("recurrent neural network (RNN)", "循环神经网络（RNN）", "1.2.4", "1.3.3"),
     Term("hidden state", "隐状态", "1.3.3", "1.3.3", avoid=("递归状态", "隐藏状态"), also="教材作「递归状态」"),
