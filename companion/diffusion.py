@@ -134,7 +134,16 @@ def _check_schedule(schedule) -> NoiseSchedule:
 
 
 def _check_net(net) -> nn.Module:
+    """A network to train or sample from: a torch module such as NoisePredictor."""
     return check.instance(net, "net", nn.Module, "a torch.nn.Module that predicts the noise, e.g. a NoisePredictor")
+
+
+def _check_predictor(net):
+    """What (1.3.6d) needs of ε_θ: a module such as NoisePredictor, or any function (x_t, t) -> ε̂ (§1.3.6's oracles)."""
+    if isinstance(net, type) or not callable(net):
+        raise TypeError(f"expected net to predict the noise, a NoisePredictor or a function (x_t, t) -> ε̂, got "
+                        f"{check.describe(net)}")
+    return net
 
 
 def _check_step(t, schedule: NoiseSchedule) -> int:
@@ -249,14 +258,14 @@ def noise_prediction_loss(net: nn.Module, x0: torch.Tensor, schedule: NoiseSched
     return (w * (eps - net(x_t, t.to(x0.device))).pow(2)).mean()
 
 
-def model_mean(net: nn.Module, x_t: torch.Tensor, t, schedule: NoiseSchedule, clip: bool = False) -> torch.Tensor:
+def model_mean(net, x_t: torch.Tensor, t, schedule: NoiseSchedule, clip: bool = False) -> torch.Tensor:
     """μ_θ(x_t, t) of (1.3.6d), with ε_θ = net(x_t, t).
 
     clip: write μ_θ as the posterior mean (1.3.6c) at the x_0 that ε_θ implies, clipped to [−1, 1] (as
     the paper's code does when it samples and when it evaluates the bound). Unclipped, the two
     forms are the same function, (1.3.6d).
     """
-    _check_net(net)
+    _check_predictor(net)
     _check_batch(x_t, "x_t")
     _check_schedule(schedule)
     check.flag(clip, "clip")
