@@ -1,7 +1,7 @@
 """Run the book's benchmarks and write one Markdown report.
 
-    python -m benchmarks                  # everything: notebooks, suite, quality, kernels, site, cells
-    python -m benchmarks --only kernels   # one part (notebooks, suite, quality, kernels, site, cells)
+    python -m benchmarks                  # everything: notebooks, suite, quality, generative, kernels, site, cells
+    python -m benchmarks --only kernels   # one part (notebooks, suite, quality, generative, kernels, site, cells)
     python -m benchmarks --update-readme  # also replace the table in README.md
 
 Times are wall-clock seconds on the machine that runs it, with the thread count each part uses
@@ -33,7 +33,7 @@ NOTEBOOK_BUDGETS = {  # seconds under strict nbval on 2 CPU cores
 SUITE_BUDGET = 12 * 60
 SITE_BUDGET = 120  # seconds for `python -m book site`, both editions
 SITE_REPEATS = 3
-PARTS = ("notebooks", "suite", "quality", "kernels", "site", "cells")
+PARTS = ("notebooks", "suite", "quality", "generative", "kernels", "site", "cells")
 
 
 def machine_line() -> str:
@@ -129,6 +129,12 @@ def site_rows() -> list[str]:
     return rows
 
 
+def generative_rows(device: torch.device) -> list[str]:
+    from benchmarks.generative import measure, table_rows
+
+    return table_rows(measure(device))
+
+
 def update_readme(report: str) -> None:
     readme = ROOT / "README.md"
     text = readme.read_text(encoding="utf-8")
@@ -157,6 +163,8 @@ def main(argv: list[str] | None = None) -> int:
         sections.append("\n".join(suite_rows()))
     if "quality" in parts:
         sections.append("\n".join(quality_rows(device)))
+    if "generative" in parts:
+        sections.append("\n".join(generative_rows(device)))
     if "kernels" in parts:
         sections.append("\n".join(kernel_rows(device)))
     if "site" in parts:

@@ -319,14 +319,9 @@ def check_sine_recurrence(coefficients: Callable) -> str:
             if abs(a - c) < 1e-6 and abs(b) < 1e-6:
                 hint = ("a·x_t alone is the best memoryless guess of §1.2.4, right only on average; "
                         "the exact rule needs x_(t-1) as well.")
-            elif abs(b - 1) < 1e-6:
-                hint = "check the sign of b: write sin(θ + ω) and sin(θ − ω) with the addition formula and add them."
-            elif abs(b + 1) < 1e-6:
-                hint = ("b is right; for a, expand sin(θ + ω) + sin(θ − ω) with the addition formula and see "
-                        "which terms cancel.")
             else:
-                hint = ("write θ = ω t + φ, expand sin(θ + ω) and sin(θ − ω) with the addition formula, and "
-                        "add the two: the terms in cos θ cancel.")
+                hint = ("write θ = ω t + φ and expand sin(θ + ω) and sin(θ − ω) with the addition formula: "
+                        "which combination of the two is free of cos θ?")
             _fail(f"with ω = {omega:.3f} your recurrence misses the wave by up to {error:.3g}", hint)
     return (f"Success! Your recurrence continues sine waves of {len(omegas)} frequencies and "
             f"{len(phases)} phases each, to within 1e-6: two remembered values determine the whole wave.")
@@ -342,6 +337,16 @@ def _number_or_fail(value, where: str) -> float:
     return float(value)
 
 
+def _choice_without_answer(answer, options: Mapping[str, str], correct: Collection[str], explanation: str) -> str:
+    """`check_choice`, but a right answer gets ``explanation`` instead of the right options' feedback.
+
+    The verdict is stored in the reader's edition under the collapsed solution: it must explain without
+    saying which options hold.
+    """
+    check_choice(answer, options, correct, what="your selection")
+    return f"Success! {explanation}"
+
+
 def check_pooling_and_shifts(answer) -> str:
     """Exercise 1.2-4 (§1.2.3): which statements about shifting the input of a digit CNN hold?
     ``answer`` is a list of option keys ("select all that apply")."""
@@ -350,12 +355,59 @@ def check_pooling_and_shifts(answer) -> str:
              "maps by the same amount, away from the border (equivariance, measured in §1.2.3).",
         "b": "Weight sharing stops at the fully connected layers, which hold a weight for every position; "
              "§1.2.3 measured what a 2-pixel shift does to the test accuracy.",
-        "c": "Averaging over all positions discards where a feature is, so a small shift of the input "
-             "changes the average only through the border (invariance, measured in §1.2.3).",
+        "c": "On a large image whose content lies away from the border it would; but the 8×8 digits touch the "
+             "border, and a shift pushes ink out of the frame. §1.2.3 printed how much ink a one-pixel shift "
+             "keeps and how much the conv1 averages change.",
         "d": "Look at the robustness measurement of §1.2.3: what did a rotation by 90° do to the accuracy?",
-        "e": "Compare the relative change after 4×4 max pooling, measured in §1.2.3, with zero.",
+        "e": "Compare the relative change after 4×4 max pooling in the photo experiment of §1.2.3 with zero.",
     }
-    return check_choice(answer, options, correct={"a", "c"}, what="your selection")
+    explanation = ("Only the convolution itself is exactly shift-equivariant, and only away from the border. "
+                   "Pooling, averages and the fully connected layers are at best roughly shift-invariant, on "
+                   "8×8 digits the border is never far, and rotation gets no protection at all: §1.2.3 "
+                   "measured each of these.")
+    return _choice_without_answer(answer, options, {"a"}, explanation)
+
+
+def check_conv_parameters(conv_parameters: Callable) -> str:
+    """Exercise 1.2-6 (§1.2.3): ``conv_parameters(in_channels, out_channels, kernel_size)`` -> the number
+    of weights and biases of a convolution layer with square kernels, as `torch.nn.Conv2d` holds them."""
+    cases = [(1, 32, 3), (32, 64, 3), (3, 16, 5), (64, 128, 1), (8, 8, 7)]
+    for c_in, c_out, k in cases:
+        expected = sum(p.numel() for p in nn.Conv2d(c_in, c_out, k).parameters())
+        got = _int_answer(_call(conv_parameters, c_in, c_out, k, name="conv_parameters"), "conv_parameters")
+        if got != expected:
+            if got == c_out * c_in * k * k:
+                hint = "the biases are missing: each output channel has one bias."
+            elif got in (c_out * k * k + c_out, c_out * k * k):
+                hint = "a kernel looks at every input channel: it has one k×k slice of weights per input channel."
+            elif got == c_in * k * k + c_in:
+                hint = "there is one kernel, and one bias, per output channel."
+            else:
+                hint = "count one kernel first (its weights span all input channels), then multiply by the kernels."
+            _fail(f"conv_parameters({c_in}, {c_out}, {k}) returned {got}, which is not the number of parameters",
+                  hint)
+    return (f"Success! Your count matches torch.nn.Conv2d on {len(cases)} layers; it does not depend on the "
+            "image size, which is why a convolution layer stays small on large images.")
+
+
+def check_generative_roles(answer) -> str:
+    """Exercise 1.2-7 (§1.2.5–§1.2.6, concept): the keys of every true statement about the parts of a GAN
+    and a VAE, e.g. ``["a", "c"]``."""
+    options = {
+        "a": "The generator never sees a real point: it learns only through D's judgement of its samples, "
+             "by following the gradient of its loss through D.",
+        "b": "In D's step the generated samples carry the label 0: D learns to rate them as generated. "
+             "Look at D's loss in §1.2.5.",
+        "c": "Look at q(z | x) in §1.2.6: what does the encoder output for one image, and where is z drawn?",
+        "d": "The decoder maps a code to pixel probabilities; after training, codes drawn from N(0, I) "
+             "decode to new digits.",
+        "e": "The KL term pulls every q(z | x) towards N(0, I), so that the codes of all images together lie "
+             "where samples of N(0, I) fall (§1.2.6 compared the spread of the codes with and without it).",
+    }
+    explanation = ("G and D are trained against each other on one objective, G only through D; the encoder gives "
+                   "each image a distribution over codes, the decoder turns codes into images, and the KL term "
+                   "keeps the codes where the prior's samples land, so that sampling the prior generates.")
+    return _choice_without_answer(answer, options, {"a", "d", "e"}, explanation)
 
 
 # ---------------------------------------------------------------- chapter 3 · §1.3 algorithms
@@ -982,7 +1034,8 @@ def check_moons_width(narrowest_width: Callable) -> str:
 
 CHECKS = {
     1: [check_neuron, check_nearest_neighbour, check_smoothed_probabilities, check_bernoulli_total, check_history],
-    2: [check_parameter_count, check_conv_output_size, check_sine_recurrence, check_pooling_and_shifts],
+    2: [check_parameter_count, check_conv_output_size, check_sine_recurrence, check_pooling_and_shifts,
+        check_conv_parameters, check_generative_roles],
     3: [check_cross_correlation, check_rnn_step, check_gaussian_kl, check_optimal_discriminator, check_mse_gradient,
         check_gradient_flow],
     4: [check_flatten_size, check_discriminator_loss, check_generator_loss, check_bce_logit_gradient,

@@ -24,6 +24,8 @@ Generated samples.
   al. (2017, "Unrolled GANs") and Srivastava et al. (2017, "VEEGAN") do on a ring of Gaussians.
 - Memorisation (`nearest_neighbour_distances`, §1.5.2 "privacy"): the distance from each generated
   sample to its nearest training example; a model that copies its training data puts samples at 0.
+- Novelty (`novelty_scores`) compares each sample's distance to its nearest training image with the same
+  distance for real images the model never saw: a model that copies its training data scores 0.
 """
 
 from __future__ import annotations
@@ -175,6 +177,55 @@ def frechet_distance(feats_a: torch.Tensor, feats_b: torch.Tensor) -> float:
         raise ValueError(f"expected feature sets of the same dimension, got {a.shape[1]} and {b.shape[1]}")
     return gaussian_frechet_distance(a.mean(0), torch.cov(a.T).reshape(a.shape[1], a.shape[1]), b.mean(0),
                                      torch.cov(b.T).reshape(b.shape[1], b.shape[1]))
+
+
+def frechet_distances(feats: torch.Tensor, reference: torch.Tensor, size: int) -> torch.Tensor:
+    """Eq. (1.4.2b) for each block of `size` consecutive rows of feats (N, D) against reference (M, D).
+
+    The estimate from a few hundred samples is biased and noisy: a figure compared with a floor
+    measured on `size` real images is fair only at the same sample size, and the mean over k blocks
+    of that size has about 1/√k of one block's noise. An incomplete last block is dropped.
+
+    Returns:
+        (N // size,) float64 distances, one per block.
+    """
+    if isinstance(size, bool) or not isinstance(size, int) or size < 2:
+        raise ValueError(f"expected size to be an int >= 2, got {size!r}")
+    a, b = _check_features(feats, "feats"), _check_features(reference, "reference")
+    if a.shape[1] != b.shape[1]:
+        raise ValueError(f"expected feature sets of the same dimension, got {a.shape[1]} and {b.shape[1]}")
+    if len(a) < size:
+        raise ValueError(f"expected at least size={size} rows of feats, got {len(a)}")
+    mu_b, cov_b = b.mean(0), torch.cov(b.T)
+    blocks = a[: len(a) // size * size].view(-1, size, a.shape[1])  # (K, size, D)
+    return torch.tensor([gaussian_frechet_distance(x.mean(0), torch.cov(x.T), mu_b, cov_b) for x in blocks],
+                        dtype=torch.float64)
+
+
+def novelty_scores(samples: torch.Tensor, train_images: torch.Tensor, unseen_images: torch.Tensor,
+                   quantile: float = 0.05) -> dict[str, float]:
+    """How far samples lie from the training set, measured against real images the model never saw.
+
+    Args:
+        samples: (N, ...) generated images; train_images (M, ...) the model's training images;
+            unseen_images (K, ...) real images of the same kind outside the training set (e.g. the test split).
+        quantile: "close" means nearer to a training image than this share of the unseen images is.
+
+    Returns:
+        "median_samples", "median_unseen": median Euclidean distance to the nearest training image;
+        "median_ratio": their quotient (about 1 for new images, 0 for copies); "close_share": the share
+        of samples closer than the `quantile` of the unseen images' distances (about `quantile` for
+        new images, 1 for copies).
+    """
+    if isinstance(quantile, bool) or not isinstance(quantile, float) or not 0 < quantile < 1:
+        raise ValueError(f"expected quantile to be a float in (0, 1), got {quantile!r}")
+    d_samples, _ = nearest_neighbour_distances(samples, train_images)
+    d_unseen, _ = nearest_neighbour_distances(unseen_images, train_images)
+    median_samples, median_unseen = d_samples.median().item(), d_unseen.median().item()
+    close = d_unseen.quantile(quantile)
+    return {"median_samples": median_samples, "median_unseen": median_unseen,
+            "median_ratio": median_samples / median_unseen,
+            "close_share": (d_samples < close).double().mean().item()}
 
 
 def label_entropy(predictions: torch.Tensor, num_classes: int | None = None) -> float:

@@ -146,8 +146,10 @@ def test_sine_recurrence():
     assert "1e-6" in message
     _passes(ex.check_sine_recurrence, lambda w: (torch.tensor(2 * math.cos(w)), np.float64(-1)))  # tensors are fine
     _fails(ex.check_sine_recurrence, lambda w: (math.cos(w), 0.0), "memoryless")
-    _fails(ex.check_sine_recurrence, lambda w: (2 * math.cos(w), 1.0), "sign of b")
-    _fails(ex.check_sine_recurrence, lambda w: (math.cos(w), -1.0), "b is right")
+    # a wrong sign of b or a wrong a: the hint points to the method, never to which coefficient is right
+    for answer in (lambda w: (2 * math.cos(w), 1.0), lambda w: (math.cos(w), -1.0)):
+        hint = _fails(ex.check_sine_recurrence, answer, "addition formula")
+        assert "b is right" not in hint and "sign of b" not in hint
     _fails(ex.check_sine_recurrence, lambda w: (2 * math.sin(w), -0.5), "addition formula")
     _fails(ex.check_sine_recurrence, lambda w: 2 * math.cos(w), "a pair (a, b)")
     _fails(ex.check_sine_recurrence, lambda w: (float("nan"), -1.0), "finite numbers")
@@ -156,14 +158,35 @@ def test_sine_recurrence():
 
 
 def test_pooling_and_shifts():
-    message = _passes(ex.check_pooling_and_shifts, ["a", "c"])
-    assert "equivariance" in message and "invariance" in message
-    _passes(ex.check_pooling_and_shifts, {"C", "a"})  # any collection, keys ignore case
-    _fails(ex.check_pooling_and_shifts, ["a", "b", "c"], "'b'", "fully connected")
-    _fails(ex.check_pooling_and_shifts, ["a"], "misses 1 more")
+    message = _passes(ex.check_pooling_and_shifts, ["a"])
+    assert "equivariant" in message and "invariant" in message
+    assert "(a)" not in message and "'a'" not in message and "away from the border (equivariance" not in message
+    _passes(ex.check_pooling_and_shifts, {"A"})  # any collection, keys ignore case
+    _fails(ex.check_pooling_and_shifts, ["a", "b"], "'b'", "fully connected")
+    _fails(ex.check_pooling_and_shifts, ["a", "c"], "'c'", "border")
     _fails(ex.check_pooling_and_shifts, ["e"], "max pooling")
     _fails(ex.check_pooling_and_shifts, "a", "list of option keys")
     _fails(ex.check_pooling_and_shifts, ["a", "z"], "not one of the options")
+
+
+def test_conv_parameters():
+    message = _passes(ex.check_conv_parameters, lambda c_in, c_out, k: c_out * (c_in * k * k + 1))
+    assert "Conv2d" in message
+    _fails(ex.check_conv_parameters, lambda c_in, c_out, k: c_out * c_in * k * k, "biases are missing")
+    _fails(ex.check_conv_parameters, lambda c_in, c_out, k: c_out * (k * k + 1), "every input channel")
+    _fails(ex.check_conv_parameters, lambda c_in, c_out, k: c_in * k * k + c_in, "per output channel")
+    _fails(ex.check_conv_parameters, lambda c_in, c_out, k: 0, "count one kernel")
+    _fails(ex.check_conv_parameters, lambda c_in, c_out, k: 1.5, "whole number")
+
+
+def test_generative_roles():
+    message = _passes(ex.check_generative_roles, ["a", "d", "e"])
+    for key in "abcde":
+        assert f"({key})" not in message and f"'{key}'" not in message
+    _fails(ex.check_generative_roles, ["a", "b", "d", "e"], "'b'", "label 0")
+    _fails(ex.check_generative_roles, ["a", "c", "d", "e"], "'c'", "q(z | x)")
+    _fails(ex.check_generative_roles, ["a", "d"], "misses 1 more")
+
 
 # chapter 3
 

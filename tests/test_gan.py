@@ -147,7 +147,8 @@ def test_train_gan_smoke_history_samples_and_determinism():
     assert torch.equal(samples, gan2.sample(5, torch.Generator().manual_seed(1)))
 
 
-@pytest.mark.parametrize("bad", [dict(ema_decay=1.0), dict(epochs=0), dict(lr=0.0), dict(snapshot_epochs=(31,))])
+@pytest.mark.parametrize("bad", [dict(ema_decay=1.0), dict(epochs=0), dict(lr=0.0),
+                                 dict(snapshot_epochs=(GANConfig().epochs + 1,))])
 def test_gan_config_rejects_bad_values(bad):
     with pytest.raises(ValueError, match="expected"):
         GANConfig(**bad)
@@ -185,3 +186,74 @@ def test_diverging_gan_stops_with_a_clear_error():
     with pytest.raises(FloatingPointError, match="loss became (nan|inf).* at step"):
         train_gan(images[:64], GANConfig(epochs=3, batch_size=32, latent_dim=4, width=4, lr=1e30),
                   generator=torch.Generator().manual_seed(0), progress=False)
+
+
+# --- the recipe's parts: spectral norm, BatchNorm recalibration, the config's checks ------------
+
+from companion.gan import recalibrate_batchnorm  # noqa: E402
+
+
+def test_spectral_norm_makes_each_convolution_of_D_1_lipschitz():
+    torch.manual_seed(0)
+    D = Discriminator(1, 8, width=8, min_side=2, spectral_norm=True)
+    for _ in range(30):  # each forward pass in train mode runs one more power iteration
+        D(torch.rand(4, 1, 8, 8))
+    convs = [m for m in D.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert len(convs) == 3
+    for conv in convs:
+        top = torch.linalg.matrix_norm(conv.weight.detach().flatten(1), ord=2)  # the normalised weight
+        assert abs(top.item() - 1.0) < 1e-3
+    plain = Discriminator(1, 8, width=8, min_side=2)
+    assert not any(hasattr(m, "parametrizations") for m in plain.modules())
+
+
+def test_recalibrated_statistics_are_the_average_over_fresh_batches():
+    torch.manual_seed(0)
+    G = Generator(1, 8, latent_dim=6, width=8, min_side=2).double()
+    bn = next(m for m in G.modules() if isinstance(m, torch.nn.BatchNorm2d))
+    seen = []
+    hook = bn.register_forward_pre_hook(lambda module, inputs: seen.append(inputs[0].detach()))
+    recalibrate_batchnorm(G, torch.Generator().manual_seed(5), batches=3, batch_size=10)
+    hook.remove()
+    means = torch.stack([x.mean(dim=(0, 2, 3)) for x in seen])  # (3, channels)
+    variances = torch.stack([x.var(dim=(0, 2, 3), unbiased=True) for x in seen])
+    torch.testing.assert_close(bn.running_mean, means.mean(0), rtol=1e-10, atol=1e-12)
+    torch.testing.assert_close(bn.running_var, variances.mean(0), rtol=1e-10, atol=1e-12)
+    assert bn.momentum == 0.1 and not G.training
+
+
+def test_the_recipe_fields_change_the_trained_gan():
+    images, _ = load_digits("train")
+    config = GANConfig(epochs=1, batch_size=32, latent_dim=4, width=4)
+    z = torch.randn(6, 4, generator=torch.Generator().manual_seed(2))
+    runs = {}
+    for name, changes in [("recipe", {}), ("no spectral norm", dict(spectral_norm=False)),
+                          ("no recalibration", dict(recalibrate_batchnorm=False))]:
+        gan, _ = train_gan(images[:64], GANConfig(**{**config.__dict__, **changes}),
+                           generator=torch.Generator().manual_seed(0), progress=False)
+        runs[name] = gan.decode(z)
+    assert not torch.equal(runs["recipe"], runs["no spectral norm"])
+    assert not torch.equal(runs["recipe"], runs["no recalibration"])
+
+
+@pytest.mark.parametrize("bad, error", [(dict(betas=(0.5,)), TypeError), (dict(betas=(0.9, 1.0)), ValueError),
+                                        (dict(spectral_norm=1), TypeError),
+                                        (dict(recalibrate_batchnorm="yes"), TypeError)])
+def test_gan_config_rejects_bad_recipe_fields(bad, error):
+    with pytest.raises(error, match="expected"):
+        GANConfig(**bad)
+
+
+def test_the_committed_ablation_ends_with_todays_recipe():
+    """benchmarks/results/gan_ablation.json is what the chapter shows: its last row must be GANConfig()."""
+    import dataclasses
+    import json
+    from pathlib import Path
+
+    from benchmarks.gan_ablation import configs
+
+    assert configs()[-1][1] == GANConfig()
+    result = json.loads((Path(__file__).parent.parent / "benchmarks/results/gan_ablation.json").read_text("utf-8"))
+    recipe = {k: v for k, v in dataclasses.asdict(GANConfig()).items() if k != "snapshot_epochs"}
+    assert result["rows"][-1]["config"] == json.loads(json.dumps(recipe))  # tuples become lists in JSON
+    assert [row["change"] for row in result["rows"]] == [what for what, _ in configs()]

@@ -194,3 +194,33 @@ def test_nearest_neighbour_distances_against_brute_force():
     assert torch.equal(d_self, torch.zeros(4, dtype=torch.float64)) and i_self.tolist() == [5, 6, 7, 8]
     with pytest.raises(ValueError, match="same per-item shape"):
         nearest_neighbour_distances(queries, refs[:, :, :4])
+
+
+def test_frechet_distances_are_the_distances_of_consecutive_blocks():
+    from companion.metrics import frechet_distances
+
+    g = torch.Generator().manual_seed(0)
+    feats, reference = torch.randn(25, 3, generator=g, dtype=torch.float64), torch.randn(40, 3, generator=g)
+    blocks = frechet_distances(feats, reference, 8)
+    assert blocks.shape == (3,) and blocks.dtype == torch.float64  # the last 1 row is dropped
+    for k in range(3):
+        assert blocks[k].item() == pytest.approx(frechet_distance(feats[8 * k: 8 * k + 8], reference), rel=1e-12)
+    with pytest.raises(ValueError, match="at least size=30 rows"):
+        frechet_distances(feats, reference, 30)
+    with pytest.raises(ValueError, match="size to be an int >= 2, got 1"):
+        frechet_distances(feats, reference, 1)
+    with pytest.raises(ValueError, match="same dimension, got 3 and 2"):
+        frechet_distances(feats, reference[:, :2], 8)
+
+
+def test_novelty_scores_tell_copies_from_new_images():
+    from companion.metrics import novelty_scores
+
+    g = torch.Generator().manual_seed(0)
+    train, unseen = torch.rand(200, 1, 4, 4, generator=g), torch.rand(100, 1, 4, 4, generator=g)
+    copies = novelty_scores(train[:50], train, unseen)
+    assert copies["median_samples"] == 0.0 and copies["median_ratio"] == 0.0 and copies["close_share"] == 1.0
+    fresh = novelty_scores(torch.rand(400, 1, 4, 4, generator=g), train, unseen)
+    assert 0.8 < fresh["median_ratio"] < 1.25 and fresh["close_share"] < 0.15  # same distribution: like unseen
+    with pytest.raises(ValueError, match=r"quantile to be a float in \(0, 1\), got 5"):
+        novelty_scores(train, train, unseen, quantile=5)
