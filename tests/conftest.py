@@ -30,6 +30,23 @@ def one_thread():
     torch.set_num_threads(before)
 
 
+def pytest_sessionfinish(session):
+    """On a pytest-xdist worker: hand this worker's count of generated cases to the controller."""
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:
+        from tests.properties.framework import GENERATED
+
+        workeroutput["generated_cases"] = GENERATED["cases"]
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):
+    """On the controller: add up the workers' counts (pytest-xdist calls this as each worker ends)."""
+    from tests.properties.framework import GENERATED
+
+    GENERATED["cases"] += getattr(node, "workeroutput", {}).get("generated_cases", 0)
+
+
 def pytest_terminal_summary(terminalreporter):
     """How many cases the property tests generated in this run (they count themselves)."""
     from tests.properties.framework import GENERATED
