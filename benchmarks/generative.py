@@ -71,8 +71,7 @@ class Judge:
 
     def score(self, samples: torch.Tensor) -> dict[str, float]:
         """The figures of one model from BLOCK · BLOCKS samples (N, 1, 8, 8) in [0, 1], N ≥ 1,000."""
-        from companion.cnn import predict_proba
-        from companion.metrics import frechet_distances, label_entropy, novelty_scores
+        from companion.metrics import frechet_distances, label_entropy, novelty_scores, predict_proba
 
         samples = samples.detach().cpu().float()
         if len(samples) < max(BLOCK * BLOCKS, 1000):
@@ -168,7 +167,7 @@ def measure(device: torch.device | None = None) -> dict:
         "neg_elbo_bernoulli": pixels.bernoulli_cross_entropy(x_test).mean().item(),
         "neg_elbo_levels": pixels.negative_log_likelihood(x_test).mean().item()}
 
-    from companion.robustness import nearest_neighbour_distances
+    from companion.metrics import nearest_neighbour_distances
 
     d_test, _ = nearest_neighbour_distances(x_test, x_train)
     return {"floor": judge.floor, "ceiling": judge.ceiling, "copying": judge.copying, "block": BLOCK, "blocks": BLOCKS,
