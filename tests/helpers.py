@@ -66,3 +66,16 @@ def assert_matches_torch(ours: Callable, reference: Callable, shapes: Sequence[S
                 a = torch.zeros_like(inputs[k]) if a is None else a
                 b = torch.zeros_like(inputs[k]) if b is None else b
                 assert_close(a, b, msg=f"case {case} {case_shapes}: gradient of input {k}")
+
+
+# A JavaScript function for the browser tests: the picture of one character drawn in a CSS font on a canvas,
+# as a data URL, so that two drawings can be compared (a missing glyph draws like U+0378, the "tofu" box).
+DRAW_GLYPH_JS = r"""
+  const draw = (ch, font) => {
+    const canvas = document.createElement('canvas');
+    canvas.width = 96; canvas.height = 96;
+    const ctx = canvas.getContext('2d');
+    ctx.font = font; ctx.textBaseline = 'top'; ctx.fillText(ch, 8, 8);
+    return canvas.toDataURL();
+  };
+"""

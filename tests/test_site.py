@@ -24,6 +24,7 @@ import nbformat
 import pytest
 
 from book import notebooks as nbio
+from tests.helpers import DRAW_GLYPH_JS
 
 SITE_TOOLS = [("sphinx", "Sphinx"), ("myst_nb", "myst-nb"), ("sphinx_book_theme", "sphinx-book-theme"),
               ("sphinx-mathjax-offline", "sphinx-mathjax-offline (MathJax)"), ("jieba", "jieba (Chinese search)")]
@@ -356,14 +357,7 @@ RAW_TEX_JS = r"""
 # are drawn as the missing-glyph box.
 CJK_HEADINGS_JS = r"""
 (family) => {
-  const draw = (ch, font) => {
-    const canvas = document.createElement('canvas');
-    canvas.width = 96; canvas.height = 96;
-    const ctx = canvas.getContext('2d');
-    ctx.font = font; ctx.textBaseline = 'top'; ctx.fillText(ch, 8, 8);
-    return canvas.toDataURL();
-  };
-  const face = [...document.fonts].find(f => f.family.replace(/"/g, '') === family);
+""" + DRAW_GLYPH_JS + r"""  const face = [...document.fonts].find(f => f.family.replace(/"/g, '') === family);
   const headings = [...document.querySelectorAll('article :is(h1, h2, h3, h4, h5, h6)')].map(h => {
     const han = [...new Set([...h.textContent].filter(c => /\p{Script=Han}/u.test(c)))];
     const style = getComputedStyle(h);

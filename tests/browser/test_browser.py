@@ -41,6 +41,8 @@ from urllib.parse import unquote, urlparse
 import nbformat
 import pytest
 
+from tests.helpers import DRAW_GLYPH_JS
+
 REPO = Path(__file__).resolve().parents[2]
 CHAPTERS = sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 CHROMIUM = os.environ.get("COMPANION_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
@@ -231,14 +233,7 @@ def close_tabs_after(page):
 # exactly like an unassigned code point (U+0378), i.e. as the missing-glyph box ("tofu").
 TOFU_IN_HEADINGS_JS = r"""
 (panel) => {
-  const draw = (ch, font) => {
-    const canvas = document.createElement('canvas');
-    canvas.width = 96; canvas.height = 96;
-    const ctx = canvas.getContext('2d');
-    ctx.font = font; ctx.textBaseline = 'top'; ctx.fillText(ch, 8, 8);
-    return canvas.toDataURL();
-  };
-  return [...panel.querySelectorAll('.jp-RenderedMarkdown :is(h1, h2, h3, h4, h5, h6)')]
+""" + DRAW_GLYPH_JS + r"""  return [...panel.querySelectorAll('.jp-RenderedMarkdown :is(h1, h2, h3, h4, h5, h6)')]
     .map(h => {
       const han = [...new Set([...h.textContent].filter(c => /\p{Script=Han}/u.test(c)))];
       const style = getComputedStyle(h);
